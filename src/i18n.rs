@@ -34,7 +34,9 @@ impl Lang {
 
     /// Picks the first supported language of an `Accept-Language` header.
     pub fn from_accept_language(header: &str) -> Option<Lang> {
-        header.split(',').find_map(|part| Lang::parse(part.split(';').next()?))
+        header
+            .split(',')
+            .find_map(|part| Lang::parse(part.split(';').next()?))
     }
 
     pub fn code(self) -> &'static str {
@@ -58,7 +60,11 @@ fn parse(src: &str, name: &str) -> Catalogue {
 
 fn flatten(prefix: &str, table: &toml::Table, out: &mut Catalogue) {
     for (k, v) in table {
-        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
         match v {
             toml::Value::Table(t) => flatten(&key, t, out),
             toml::Value::String(s) => {
@@ -130,13 +136,20 @@ mod tests {
             let missing: Vec<_> = en.iter().filter(|k| !other.contains(k)).collect();
             let extra: Vec<_> = other.iter().filter(|k| !en.contains(k)).collect();
             assert!(missing.is_empty(), "{:?} lacks {missing:?}", lang);
-            assert!(extra.is_empty(), "{:?} has keys English lacks: {extra:?}", lang);
+            assert!(
+                extra.is_empty(),
+                "{:?} has keys English lacks: {extra:?}",
+                lang
+            );
         }
     }
 
     #[test]
     fn placeholders_are_filled() {
-        assert_eq!(Lang::from_accept_language("zh-CN,zh;q=0.9,en;q=0.8"), Some(Lang::Zh));
+        assert_eq!(
+            Lang::from_accept_language("zh-CN,zh;q=0.9,en;q=0.8"),
+            Some(Lang::Zh)
+        );
         let s = tf(Lang::En, "refusal.wrong_item", &[("sku", "SKU-1")]);
         assert!(!s.contains("{sku}"), "{s}");
     }

@@ -6,9 +6,15 @@
 //! `imports` turns marketplace files into domain records. `service` is the glue that runs a
 //! scan or a weight reading through the rules and records the result.
 
+pub mod bench;
 pub mod config;
+pub mod demo;
+pub mod devices;
 pub mod domain;
+pub mod http;
 pub mod i18n;
 pub mod imports;
 pub mod labels;
-pub mod devices;
+pub mod service;
+pub mod storage;
+pub mod waybills;

@@ -1,0 +1,93 @@
+//! The HTTP face: the JSON API under `/api/v1` and the server-rendered pages. Routes are
+//! grouped by who calls them (benches, managers, everyone). `app(state)` builds the router so
+//! tests can call it without a socket; `serve` binds it.
+
+mod api;
+mod error;
+mod pages;
+
+use std::sync::Arc;
+
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::i18n::Lang;
+use crate::service::App;
+
+pub use error::AppError;
+
+pub type State = Arc<App>;
+
+pub fn app(state: State) -> Router {
+    let bench = Router::new()
+        .route("/api/v1/stations", get(api::stations))
+        .route("/api/v1/stations/{station}", get(api::station))
+        .route(
+            "/api/v1/stations/{station}/stream",
+            get(api::station_stream),
+        )
+        .route("/api/v1/stations/{station}/scan", post(api::scan))
+        .route("/api/v1/stations/{station}/weight", post(api::weight))
+        .route("/api/v1/stations/{station}/cancel", post(api::cancel))
+        .route("/api/v1/stations/{station}/signout", post(api::sign_out))
+        .route("/api/v1/stations/{station}/sim/scale", post(api::sim_scale))
+        .route("/api/v1/stations/{station}/sim/scan", post(api::sim_scan));
+    let manager = Router::new()
+        .route(
+            "/api/v1/stations/{station}/override",
+            post(api::override_weight),
+        )
+        .route("/api/v1/shipments/{waybill}/reprint", post(api::reprint))
+        .route("/api/v1/shipments/{waybill}/void", post(api::void))
+        .route("/api/v1/import/{kind}", post(api::import));
+    let read = Router::new()
+        .route("/api/v1/health", get(api::health))
+        .route("/api/v1/openapi.json", get(api::openapi))
+        .route("/api/v1/orders", get(api::orders))
+        .route("/api/v1/orders/{order_no}", get(api::order))
+        .route("/api/v1/shipments/{waybill}", get(api::shipment))
+        .route("/api/v1/shipments/{waybill}/label", get(api::label))
+        .route("/api/v1/events", get(api::events))
+        .route("/api/v1/waybills/check", get(api::waybill_check))
+        .route("/api/v1/summary", get(api::summary));
+    let pages = Router::new()
+        .route("/", get(pages::start))
+        .route("/bench/{station}", get(pages::bench))
+        .route("/manager", get(pages::manager))
+        .route("/manager/throughput.svg", get(pages::throughput_svg));
+    bench
+        .merge(manager)
+        .merge(read)
+        .merge(pages)
+        .with_state(state)
+}
+
+/// The language of a request: `?lang=`, then the `lang` cookie, then `Accept-Language`,
+/// then English.
+pub fn lang_of(query: Option<&str>, headers: &HeaderMap) -> Lang {
+    if let Some(l) = query.and_then(Lang::parse) {
+        return l;
+    }
+    let cookie = headers
+        .get("cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    for part in cookie.split(';') {
+        if let Some(v) = part.trim().strip_prefix("lang=") {
+            if let Some(l) = Lang::parse(v) {
+                return l;
+            }
+        }
+    }
+    headers
+        .get("accept-language")
+        .and_then(|v| v.to_str().ok())
+        .and_then(Lang::from_accept_language)
+        .unwrap_or_default()
+}
+
+/// Binds the router and serves until the process ends.
+pub async fn serve(state: State, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    axum::serve(listener, app(state)).await
+}

@@ -1,0 +1,197 @@
+//! The one font every label uses, embedded in the binary and parsed on first use.
+//!
+//! Korean and Chinese must print on any printer and machine with no system fonts, so the
+//! binary carries a subset of Noto Sans CJK SC (see `assets/fonts/make-subset.py`). The bytes
+//! are part of the executable image and cost nothing until touched; the two parsed forms (the
+//! rasteriser's and printpdf's) are built lazily behind `OnceLock`s so a server that never
+//! prints pays no memory for them.
+
+use std::sync::OnceLock;
+
+use ab_glyph::{Font, FontRef, GlyphId, PxScale, ScaleFont};
+
+use super::raster::Bitmap;
+use super::LabelError;
+
+/// The shipped subset: Latin, all Hangul syllables, GB2312 and CJK punctuation.
+pub static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/PackbenchSans-Regular.otf");
+
+/// Pixel coverage at or above which a dot is printed. A little under one half keeps the thin
+/// strokes of small CJK text from breaking up on a 203 dpi head.
+const INK_THRESHOLD: f32 = 0.45;
+
+/// Where the baseline sits below the top of a line box, as a fraction of the font size. With
+/// `LINE_HEIGHT` 1.25 this leaves room above ideographs (which reach about 0.88 em) and below
+/// Latin descenders (about 0.24 em).
+pub const BASELINE: f32 = 0.98;
+
+/// The rasteriser's view of the font, parsed on first use.
+pub fn face() -> Result<&'static FontRef<'static>, LabelError> {
+    static FACE: OnceLock<Option<FontRef<'static>>> = OnceLock::new();
+    FACE.get_or_init(|| FontRef::try_from_slice(FONT_BYTES).ok())
+        .as_ref()
+        .ok_or_else(|| LabelError::Font("the embedded font does not parse".to_string()))
+}
+
+/// printpdf's view of the font, parsed on first use. It is built once and kept, because
+/// parsing a 19,000-glyph font takes far longer than writing a one-page PDF.
+pub fn pdf_font() -> Result<&'static printpdf::ParsedFont, LabelError> {
+    static PARSED: OnceLock<Option<printpdf::ParsedFont>> = OnceLock::new();
+    PARSED
+        .get_or_init(|| {
+            let mut warnings = Vec::new();
+            printpdf::ParsedFont::from_bytes(FONT_BYTES, 0, &mut warnings)
+        })
+        .as_ref()
+        .ok_or_else(|| LabelError::Font("printpdf cannot parse the embedded font".to_string()))
+}
+
+/// Font measurements in units of the font size (em), so one measurement serves every size.
+pub struct Metrics<'f> {
+    font: &'f FontRef<'static>,
+    units_per_em: f32,
+}
+
+impl<'f> Metrics<'f> {
+    pub fn new(font: &'f FontRef<'static>) -> Metrics<'f> {
+        Metrics {
+            font,
+            units_per_em: font.units_per_em().unwrap_or(1000.0),
+        }
+    }
+
+    /// The advance of one character in em.
+    pub fn advance(&self, c: char) -> f32 {
+        self.font.h_advance_unscaled(self.font.glyph_id(c)) / self.units_per_em
+    }
+
+    /// The advance of a string in em (no kerning: the subset carries none).
+    pub fn width(&self, text: &str) -> f32 {
+        text.chars().map(|c| self.advance(c)).sum()
+    }
+
+    /// Whether the font has a real glyph for `c` (not the .notdef box).
+    pub fn covers(&self, c: char) -> bool {
+        c.is_whitespace() || self.font.glyph_id(c) != GlyphId(0)
+    }
+}
+
+/// The `PxScale` that makes the font's em `em_px` pixels tall. ab_glyph scales by the
+/// ascent-to-descent height, which for this font is larger than the em.
+fn scale_for(font: &FontRef<'static>, em_px: f32) -> PxScale {
+    let upem = font.units_per_em().unwrap_or(1000.0);
+    PxScale::from(em_px * font.height_unscaled() / upem)
+}
+
+/// Extra width that faux bold adds, in dots: the text is drawn twice this far apart.
+pub fn bold_offset(em_px: f32) -> f32 {
+    (em_px / 28.0).round().max(1.0)
+}
+
+/// Draws one line of text into `bitmap` with its pen starting at `x` on `baseline`, both in
+/// the bitmap's dots. Dots outside the bitmap are clipped by the bitmap.
+pub fn draw_line(
+    font: &FontRef<'static>,
+    bitmap: &mut Bitmap,
+    x: f32,
+    baseline: f32,
+    text: &str,
+    em_px: f32,
+    bold: bool,
+) {
+    let scaled = font.as_scaled(scale_for(font, em_px));
+    let passes: &[f32] = if bold {
+        &[0.0, bold_offset(em_px)]
+    } else {
+        &[0.0]
+    };
+    for &dx in passes {
+        let mut pen = x + dx;
+        for c in text.chars() {
+            let id = font.glyph_id(c);
+            let glyph = id.with_scale_and_position(scaled.scale(), ab_glyph::point(pen, baseline));
+            pen += scaled.h_advance(id);
+            let Some(outlined) = font.outline_glyph(glyph) else {
+                continue;
+            };
+            let bounds = outlined.px_bounds();
+            let (left, top) = (bounds.min.x as i64, bounds.min.y as i64);
+            outlined.draw(|gx, gy, coverage| {
+                if coverage >= INK_THRESHOLD {
+                    bitmap.set(left + i64::from(gx), top + i64::from(gy));
+                }
+            });
+        }
+    }
+}
+
+/// The pixel bounds of the ink of one line drawn as `draw_line` would, as
+/// `(left, top, right, bottom)`, or `None` for a line with no ink. Tests use it to check that
+/// text stays inside its box.
+pub fn ink_bounds(
+    font: &FontRef<'static>,
+    x: f32,
+    baseline: f32,
+    text: &str,
+    em_px: f32,
+    bold: bool,
+) -> Option<(f32, f32, f32, f32)> {
+    let scaled = font.as_scaled(scale_for(font, em_px));
+    let extra = if bold { bold_offset(em_px) } else { 0.0 };
+    let mut pen = x;
+    let mut bounds: Option<(f32, f32, f32, f32)> = None;
+    for c in text.chars() {
+        let id = font.glyph_id(c);
+        let glyph = id.with_scale_and_position(scaled.scale(), ab_glyph::point(pen, baseline));
+        pen += scaled.h_advance(id);
+        if let Some(outlined) = font.outline_glyph(glyph) {
+            let b = outlined.px_bounds();
+            let next = (b.min.x, b.min.y, b.max.x + extra, b.max.y);
+            bounds = Some(match bounds {
+                None => next,
+                Some(a) => (
+                    a.0.min(next.0),
+                    a.1.min(next.1),
+                    a.2.max(next.2),
+                    a.3.max(next.3),
+                ),
+            });
+        }
+    }
+    bounds
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_subset_covers_what_labels_print() {
+        let font = face().expect("the embedded font parses");
+        let m = Metrics::new(font);
+        let sample = "김민지 서울특별시 강남구 테헤란로 123, 4층 롯데택배 뷁 \
+                      张伟 北京市朝阳区建国路88号 顺丰速运 收件人 寄件人 ㈜ ₩1,000 「」，。！？：；";
+        let missing: Vec<char> = sample.chars().filter(|&c| !m.covers(c)).collect();
+        assert!(missing.is_empty(), "missing glyphs: {missing:?}");
+        // Every Hangul syllable is in the subset.
+        let hangul_missing = (0xAC00u32..=0xD7A3)
+            .filter_map(char::from_u32)
+            .filter(|&c| !m.covers(c))
+            .count();
+        assert_eq!(hangul_missing, 0);
+        // A full-width ideograph is one em wide; a Latin digit about half.
+        assert!((m.advance('张') - 1.0).abs() < 0.01);
+        assert!(m.advance('1') > 0.4 && m.advance('1') < 0.7);
+    }
+
+    #[test]
+    fn text_is_drawn_at_the_requested_size() {
+        let font = face().expect("font");
+        let mut bitmap = Bitmap::new(200, 60);
+        draw_line(font, &mut bitmap, 5.0, 45.0, "张伟", 40.0, false);
+        let (l, t, r, b) = bitmap.ink_bounds().expect("some ink");
+        // Two ideographs at a 40-dot em are a little under 80 dots wide and 35 tall.
+        assert!(r - l > 60 && r - l <= 80, "width {}", r - l);
+        assert!(b - t > 28 && b - t <= 40, "height {}", b - t);
+    }
+}

@@ -1,0 +1,1585 @@
+//! The bench service: runs a scan, a scale reading or a manager action through the domain
+//! rules and records the outcome, then updates the in-memory station state and tells the
+//! bench page. Order of work for every request: decide (pure, nothing changed) → write the
+//! event and its effects in one committed transaction → apply to memory → answer. So an
+//! answered request is durable, and a refused or failed one leaves the pack as it was.
+//!
+//! Each station has its own lock: scans at one bench are handled strictly in order, while
+//! fifty benches proceed in parallel and share the database writer's group commits.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio::sync::{broadcast, Mutex};
+
+use crate::config::{Config, Operator, Role, StationConfig};
+use crate::devices::printer;
+use crate::domain::codes;
+use crate::domain::packing::{check_open, ItemCounted, OrderStatus, Pack, PackStatus, Refusal};
+use crate::domain::waybill::{self, CourierRule};
+use crate::domain::weight::{self, Tolerance};
+use crate::domain::{CatalogItem, Grams, OrderRecord};
+use crate::i18n::{self, Lang};
+use crate::labels;
+use crate::storage::{self, Db, NewEvent, Shipment, ShipmentItem, StorageError};
+
+/// The catalog in memory: every barcode to its SKU, and every SKU's item. Rebuilt after
+/// each catalog import; item scans never touch the database for lookups.
+#[derive(Default)]
+pub struct CatalogIndex {
+    by_barcode: HashMap<String, String>,
+    items: HashMap<String, CatalogItem>,
+}
+
+impl CatalogIndex {
+    pub fn build(items: Vec<CatalogItem>) -> CatalogIndex {
+        let mut idx = CatalogIndex::default();
+        for it in items {
+            for b in &it.barcodes {
+                idx.by_barcode.insert(b.clone(), it.sku.clone());
+            }
+            idx.items.insert(it.sku.clone(), it);
+        }
+        idx
+    }
+
+    pub fn sku_for(&self, scanned: &codes::Scanned) -> Option<&str> {
+        scanned
+            .lookup_keys()
+            .iter()
+            .find_map(|k| self.by_barcode.get(k).map(String::as_str))
+    }
+
+    pub fn item(&self, sku: &str) -> Option<&CatalogItem> {
+        self.items.get(sku)
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+/// A scale reading as the bench shows it.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Reading {
+    pub grams: Grams,
+    pub stable: bool,
+}
+
+/// The last verdict, kept for the page until the next scan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verdict {
+    pub verdict: &'static str,
+    pub code: String,
+    pub action: String,
+    pub message: String,
+    pub event_id: i64,
+}
+
+#[derive(Default)]
+struct StationState {
+    operator: Option<Operator>,
+    pack: Option<Pack>,
+    last_scan: Option<(String, Instant)>,
+    reading: Option<Reading>,
+    last: Option<Verdict>,
+    printer_ok: Option<bool>,
+}
+
+/// Everything a request handler needs: configuration, database, catalog, stations.
+pub struct App {
+    pub config: Config,
+    pub db: Db,
+    pub rules: Vec<CourierRule>,
+    pub demo: bool,
+    pub data_dir: PathBuf,
+    catalog: RwLock<Arc<CatalogIndex>>,
+    stations: HashMap<String, Arc<Mutex<StationState>>>,
+    updates: HashMap<String, broadcast::Sender<()>>,
+    /// Address of the built-in printer emulator, for stations whose printer is `emulator`.
+    pub emulator: Option<std::net::SocketAddr>,
+    started: Instant,
+}
+
+/// The answer to a scan, a reading or an action.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub verdict: &'static str,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub code: String,
+    pub action: String,
+    pub message: String,
+    pub event_id: i64,
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, Value>,
+}
+
+impl Outcome {
+    fn accepted(action: &str, message: String, event_id: i64) -> Outcome {
+        Outcome {
+            verdict: "accepted",
+            code: String::new(),
+            action: action.into(),
+            message,
+            event_id,
+            extra: Default::default(),
+        }
+    }
+
+    fn refused(r: &Refusal, lang: Lang, event_id: i64) -> Outcome {
+        Outcome {
+            verdict: "refused",
+            code: r.code().into(),
+            action: String::new(),
+            message: refusal_message(r, lang),
+            event_id,
+            extra: Default::default(),
+        }
+    }
+
+    fn with(mut self, key: &str, v: impl Serialize) -> Outcome {
+        self.extra
+            .insert(key.into(), serde_json::to_value(v).unwrap_or(Value::Null));
+        self
+    }
+}
+
+pub fn refusal_message(r: &Refusal, lang: Lang) -> String {
+    let args = r.args();
+    let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    i18n::tf(lang, &format!("refusal.{}", r.code()), &args)
+}
+
+/// An error that is not a verdict: unknown station, storage failure, bad request.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("no station `{0}`")]
+    NoStation(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+pub fn now() -> String {
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Millisecond)
+        .unwrap_or(jiff::Timestamp::now())
+        .to_string()
+}
+
+impl App {
+    /// Opens the database, loads the catalog and reopens each bench as it was left.
+    pub fn open(config: Config, data_dir: PathBuf, demo: bool) -> Result<App, StorageError> {
+        let db = Db::open(&data_dir)?;
+        let rules = config.courier_rules();
+        let catalog = db.read_blocking(storage::load_catalog)?;
+        let sessions = db.read_blocking(storage::sessions)?;
+        let mut open = db.read_blocking(storage::open_packs)?;
+        let mut stations = HashMap::new();
+        let mut updates = HashMap::new();
+        for s in &config.stations {
+            let mut st = StationState {
+                operator: sessions
+                    .get(&s.id)
+                    .and_then(|b| config.operator(b))
+                    .cloned(),
+                ..Default::default()
+            };
+            if let Some(i) = open.iter().position(|(station, _, _)| station == &s.id) {
+                st.pack = Some(open.remove(i).2);
+            }
+            stations.insert(s.id.clone(), Arc::new(Mutex::new(st)));
+            updates.insert(s.id.clone(), broadcast::channel(16).0);
+        }
+        Ok(App {
+            config,
+            db,
+            rules,
+            demo,
+            data_dir,
+            catalog: RwLock::new(Arc::new(CatalogIndex::build(catalog))),
+            stations,
+            updates,
+            emulator: None,
+            started: Instant::now(),
+        })
+    }
+
+    pub fn catalog(&self) -> Arc<CatalogIndex> {
+        self.catalog.read().expect("catalog lock").clone()
+    }
+
+    pub async fn reload_catalog(&self) -> Result<(), StorageError> {
+        let items = self.db.read(storage::load_catalog).await?;
+        *self.catalog.write().expect("catalog lock") = Arc::new(CatalogIndex::build(items));
+        Ok(())
+    }
+
+    fn station_cfg(&self, id: &str) -> Result<&StationConfig, ServiceError> {
+        self.config
+            .station(id)
+            .ok_or_else(|| ServiceError::NoStation(id.into()))
+    }
+
+    fn state(&self, id: &str) -> Result<&Arc<Mutex<StationState>>, ServiceError> {
+        self.stations
+            .get(id)
+            .ok_or_else(|| ServiceError::NoStation(id.into()))
+    }
+
+    /// A receiver that fires whenever the station's state changes (for the page's live feed).
+    pub fn subscribe(&self, station: &str) -> Result<broadcast::Receiver<()>, ServiceError> {
+        self.updates
+            .get(station)
+            .map(|s| s.subscribe())
+            .ok_or_else(|| ServiceError::NoStation(station.into()))
+    }
+
+    fn notify(&self, station: &str) {
+        if let Some(tx) = self.updates.get(station) {
+            let _ = tx.send(());
+        }
+    }
+
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    // ----- scans ------------------------------------------------------------------------
+
+    /// Handles one scanned code at a station: a badge, a packaging code, an item, an order
+    /// number / pick slip or a waybill.
+    pub async fn scan(
+        &self,
+        station: &str,
+        raw: &str,
+        lang: Lang,
+    ) -> Result<Outcome, ServiceError> {
+        self.station_cfg(station)?;
+        let mut st = self.state(station)?.lock().await;
+        let scanned = codes::normalise(raw);
+        let code = scanned.code.clone();
+        let now = now();
+        let operator = st
+            .operator
+            .as_ref()
+            .map(|o| o.badge.clone())
+            .unwrap_or_default();
+        let mut ev = NewEvent {
+            at: now.clone(),
+            station: station.into(),
+            operator,
+            kind: "scan",
+            code: code.clone(),
+            pack_id: st.pack.as_ref().map(|p| p.id),
+            detail: json!({ "raw": raw }),
+            ..Default::default()
+        };
+
+        // A scanner's double read: the same code again within the debounce window.
+        let window = Duration::from_millis(self.config.scan.debounce_ms);
+        if let Some((last, at)) = &st.last_scan {
+            if *last == code && at.elapsed() < window && !code.is_empty() {
+                ev.verdict = "accepted".into();
+                ev.reason = "duplicate_ignored".into();
+                let id = self
+                    .db
+                    .write(move |c| storage::insert_event(c, &ev))
+                    .await?;
+                return Ok(Outcome::accepted(
+                    "duplicate_ignored",
+                    i18n::t(lang, "action.duplicate_ignored"),
+                    id,
+                ));
+            }
+        }
+        st.last_scan = Some((code.clone(), Instant::now()));
+
+        let outcome = self
+            .decide_scan(&mut st, station, &scanned, ev, lang)
+            .await?;
+        st.last = Some(Verdict {
+            verdict: outcome.verdict,
+            code: outcome.code.clone(),
+            action: outcome.action.clone(),
+            message: outcome.message.clone(),
+            event_id: outcome.event_id,
+        });
+        drop(st);
+        self.notify(station);
+        Ok(outcome)
+    }
+
+    async fn refuse(
+        &self,
+        mut ev: NewEvent,
+        r: Refusal,
+        lang: Lang,
+    ) -> Result<Outcome, ServiceError> {
+        ev.verdict = "refused".into();
+        ev.reason = r.code().into();
+        let id = self
+            .db
+            .write(move |c| storage::insert_event(c, &ev))
+            .await?;
+        Ok(Outcome::refused(&r, lang, id))
+    }
+
+    async fn decide_scan(
+        &self,
+        st: &mut StationState,
+        station: &str,
+        scanned: &codes::Scanned,
+        mut ev: NewEvent,
+        lang: Lang,
+    ) -> Result<Outcome, ServiceError> {
+        let code = scanned.code.as_str();
+
+        // 1. A badge signs in (a manager badge while a failed check waits is also a sign-in:
+        //    the override itself needs a reason, given through the override action).
+        if let Some(op) = self.config.operator(code).cloned() {
+            ev.kind = "sign_in";
+            ev.operator = op.badge.clone();
+            ev.verdict = "accepted".into();
+            let (station_id, badge, at) = (station.to_string(), op.badge.clone(), ev.at.clone());
+            let id = self
+                .db
+                .write(move |c| {
+                    storage::set_session(c, &station_id, Some(&badge), &at)?;
+                    storage::insert_event(c, &ev)
+                })
+                .await?;
+            let msg = i18n::tf(lang, "action.signed_in", &[("name", &op.name)]);
+            st.operator = Some(op.clone());
+            return Ok(Outcome::accepted("signed_in", msg, id).with("operator", &op));
+        }
+        if st.operator.is_none() {
+            return self.refuse(ev, Refusal::NotSignedIn, lang).await;
+        }
+
+        // 2. A packaging code picks the box or bag for the open pack.
+        if let Some(pk) = self
+            .config
+            .packaging
+            .iter()
+            .find(|p| p.code == code)
+            .cloned()
+        {
+            let Some(pack) = st.pack.as_mut() else {
+                return self.refuse(ev, Refusal::NoOpenPack, lang).await;
+            };
+            let mut after = pack.clone();
+            after.packaging = Some(pk.code.clone());
+            ev.kind = "packaging";
+            ev.verdict = "accepted".into();
+            let saved = after.clone();
+            let id = self
+                .db
+                .write(move |c| {
+                    storage::save_pack(c, &saved)?;
+                    storage::insert_event(c, &ev)
+                })
+                .await?;
+            *pack = after;
+            let msg = i18n::tf(lang, "action.packaging_set", &[("name", &pk.name)]);
+            return Ok(Outcome::accepted("packaging_set", msg, id));
+        }
+
+        // 3. An item barcode counts up the open pack.
+        let catalog = self.catalog();
+        if let Some(sku) = catalog.sku_for(scanned) {
+            ev.kind = "item";
+            ev.detail["sku"] = json!(sku);
+            let Some(pack) = st.pack.as_mut() else {
+                return self.refuse(ev, Refusal::NoOpenPack, lang).await;
+            };
+            let counted = match pack.check_item(sku) {
+                Ok(c) => c,
+                Err(r) => return self.refuse(ev, r, lang).await,
+            };
+            let mut after = pack.clone();
+            after.apply_item(&counted);
+            ev.verdict = "accepted".into();
+            let saved = after.clone();
+            let id = self
+                .db
+                .write(move |c| {
+                    storage::save_pack(c, &saved)?;
+                    storage::insert_event(c, &ev)
+                })
+                .await?;
+            *pack = after;
+            return Ok(self.item_outcome(&counted, &catalog, lang, id));
+        }
+
+        // 4. An order number, or the pre-printed waybill of an order.
+        let lookup = code.to_string();
+        let found = self
+            .db
+            .read(move |c| {
+                if let Some(o) = storage::pack_order(c, &lookup)? {
+                    return Ok(Some(o));
+                }
+                match storage::order_by_preprinted(c, &lookup)? {
+                    Some(no) => storage::pack_order(c, &no),
+                    None => Ok(None),
+                }
+            })
+            .await?;
+        if let Some(order) = found {
+            return self.open_order(st, station, order, ev, lang).await;
+        }
+
+        // 5. The waybill of a parcel already packed here.
+        let lookup = code.to_string();
+        if let Some(s) = self
+            .db
+            .read(move |c| storage::get_shipment(c, &lookup))
+            .await?
+        {
+            ev.kind = "waybill";
+            ev.waybill = s.waybill.clone();
+            let order_no = s.order_nos.first().cloned().unwrap_or_default();
+            return self
+                .refuse(
+                    ev,
+                    Refusal::AlreadyPacked {
+                        order_no,
+                        waybill: s.waybill,
+                    },
+                    lang,
+                )
+                .await;
+        }
+
+        self.refuse(
+            ev,
+            Refusal::UnknownCode {
+                code: code.to_string(),
+            },
+            lang,
+        )
+        .await
+    }
+
+    fn item_outcome(
+        &self,
+        c: &ItemCounted,
+        catalog: &CatalogIndex,
+        lang: Lang,
+        id: i64,
+    ) -> Outcome {
+        let name = catalog
+            .item(&c.sku)
+            .map(|i| i.name.as_str())
+            .unwrap_or(&c.sku);
+        let (action, key) = if c.pack_complete {
+            ("pack_complete", "action.pack_complete")
+        } else {
+            ("item_counted", "action.item_counted")
+        };
+        let msg = i18n::tf(
+            lang,
+            key,
+            &[
+                ("name", name),
+                ("scanned", &c.scanned.to_string()),
+                ("required", &c.required.to_string()),
+            ],
+        );
+        Outcome::accepted(action, msg, id)
+            .with("sku", &c.sku)
+            .with("scanned", c.scanned)
+            .with("required", c.required)
+            .with("pack_complete", c.pack_complete)
+    }
+
+    async fn open_order(
+        &self,
+        st: &mut StationState,
+        station: &str,
+        order: crate::domain::packing::PackOrder,
+        mut ev: NewEvent,
+        lang: Lang,
+    ) -> Result<Outcome, ServiceError> {
+        ev.kind = "order";
+        ev.detail["order_no"] = json!(order.order_no);
+        if let Err(r) = check_open(&order) {
+            return self.refuse(ev, r, lang).await;
+        }
+        // An order open at another bench is not taken from under that packer.
+        if order.status == OrderStatus::Packing
+            && !st
+                .pack
+                .as_ref()
+                .is_some_and(|p| p.order_nos().contains(&order.order_no))
+        {
+            return self
+                .refuse(
+                    ev,
+                    Refusal::PackInProgress {
+                        order_no: order.order_no.clone(),
+                    },
+                    lang,
+                )
+                .await;
+        }
+        let operator = st
+            .operator
+            .as_ref()
+            .map(|o| o.badge.clone())
+            .unwrap_or_default();
+        match st.pack.as_mut() {
+            Some(pack) if pack.order_nos().contains(&order.order_no) => {
+                ev.verdict = "accepted".into();
+                let id = self
+                    .db
+                    .write(move |c| storage::insert_event(c, &ev))
+                    .await?;
+                Ok(Outcome::accepted(
+                    "order_reopened",
+                    i18n::tf(lang, "action.order_open", &[("order_no", &order.order_no)]),
+                    id,
+                ))
+            }
+            Some(pack) => {
+                if let Err(r) = pack.check_bundle(&order) {
+                    return self.refuse(ev, r, lang).await;
+                }
+                let same = pack.orders[0].recipient_key == order.recipient_key;
+                ev.verdict = "accepted".into();
+                if same {
+                    // Same recipient: the order joins the parcel (합포장 / 合并).
+                    let mut after = pack.clone();
+                    after.orders.push(order.clone());
+                    after.status = PackStatus::Scanning;
+                    let (pid, seq, no, saved) = (
+                        pack.id,
+                        after.orders.len(),
+                        order.order_no.clone(),
+                        after.clone(),
+                    );
+                    let id = self
+                        .db
+                        .write(move |c| {
+                            storage::add_pack_order(c, pid, seq, &no)?;
+                            storage::save_pack(c, &saved)?;
+                            storage::insert_event(c, &ev)
+                        })
+                        .await?;
+                    *pack = after;
+                    let msg = i18n::tf(
+                        lang,
+                        "action.bundled",
+                        &[
+                            ("order_no", &order.order_no),
+                            ("count", &pack.orders.len().to_string()),
+                        ],
+                    );
+                    Ok(Outcome::accepted("bundled", msg, id).with("bundle", pack.order_nos()))
+                } else {
+                    // Nothing scanned yet: the packer switches to another order.
+                    let old = pack.clone();
+                    let (station_id, now) = (station.to_string(), ev.at.clone());
+                    let order2 = order.clone();
+                    let (id, pack_id) = self
+                        .db
+                        .write(move |c| {
+                            storage::close_pack(c, &old, "cancelled", &now)?;
+                            let pid = storage::create_pack(c, &station_id, &operator, &now)?;
+                            storage::add_pack_order(c, pid, 1, &order2.order_no)?;
+                            ev.pack_id = Some(pid);
+                            Ok((storage::insert_event(c, &ev)?, pid))
+                        })
+                        .await?;
+                    st.pack = Some(Pack::new(pack_id, order.clone()));
+                    Ok(self.opened_outcome(&order, lang, id))
+                }
+            }
+            None => {
+                ev.verdict = "accepted".into();
+                let (station_id, now, order2) = (station.to_string(), ev.at.clone(), order.clone());
+                let (id, pack_id) = self
+                    .db
+                    .write(move |c| {
+                        let pid = storage::create_pack(c, &station_id, &operator, &now)?;
+                        storage::add_pack_order(c, pid, 1, &order2.order_no)?;
+                        ev.pack_id = Some(pid);
+                        Ok((storage::insert_event(c, &ev)?, pid))
+                    })
+                    .await?;
+                st.pack = Some(Pack::new(pack_id, order.clone()));
+                Ok(self.opened_outcome(&order, lang, id))
+            }
+        }
+    }
+
+    fn opened_outcome(
+        &self,
+        order: &crate::domain::packing::PackOrder,
+        lang: Lang,
+        id: i64,
+    ) -> Outcome {
+        let msg = i18n::tf(lang, "action.order_open", &[("order_no", &order.order_no)]);
+        Outcome::accepted("order_opened", msg, id)
+            .with("order_no", &order.order_no)
+            .with("flag", order.flag)
+            .with("note", &order.note)
+    }
+
+    // ----- weight -----------------------------------------------------------------------
+
+    /// The expected weight and tolerance band of a pack at a station.
+    fn expectation(&self, station: &StationConfig, pack: &Pack) -> (Grams, Grams, String) {
+        let catalog = self.catalog();
+        let required = pack.required();
+        let lines = required
+            .iter()
+            .map(|(sku, q)| (catalog.item(sku).map_or(0, |i| i.unit_weight_g), *q));
+        let packaging = pack
+            .packaging
+            .as_deref()
+            .and_then(|c| self.config.packaging.iter().find(|p| p.code == c))
+            .or(self.config.default_packaging());
+        let tare = packaging.map_or(0, |p| p.tare_g);
+        let expected = weight::expected(lines, tare);
+        let mut tols: Vec<Tolerance> = vec![station
+            .tolerance
+            .unwrap_or(self.config.tolerance)
+            .to_domain()];
+        for sku in required.keys() {
+            if let Some(t) = catalog
+                .item(sku)
+                .filter(|i| !i.category.is_empty())
+                .and_then(|i| self.config.categories.get(&i.category))
+            {
+                tols.push(t.to_domain());
+            }
+        }
+        (
+            expected,
+            weight::band(expected, &tols),
+            packaging.map(|p| p.code.clone()).unwrap_or_default(),
+        )
+    }
+
+    /// A scale reading. Every reading is recorded; a stable one decides a complete pack.
+    pub async fn weight(
+        &self,
+        station: &str,
+        grams: Grams,
+        stable: bool,
+        lang: Lang,
+    ) -> Result<Outcome, ServiceError> {
+        let cfg = self.station_cfg(station)?.clone();
+        let mut st = self.state(station)?.lock().await;
+        st.reading = Some(Reading { grams, stable });
+        let ev = NewEvent {
+            at: now(),
+            station: station.into(),
+            operator: st
+                .operator
+                .as_ref()
+                .map(|o| o.badge.clone())
+                .unwrap_or_default(),
+            kind: "weight",
+            pack_id: st.pack.as_ref().map(|p| p.id),
+            detail: json!({ "grams": grams, "stable": stable }),
+            ..Default::default()
+        };
+        let deciding = stable
+            && st
+                .pack
+                .as_ref()
+                .is_some_and(|p| p.status == PackStatus::Weighing);
+        let outcome = if !deciding {
+            let mut ev = ev;
+            ev.verdict = "recorded".into();
+            let id = self
+                .db
+                .write(move |c| storage::insert_event(c, &ev))
+                .await?;
+            Outcome::accepted("reading_recorded", String::new(), id)
+                .with("grams", grams)
+                .with("stable", stable)
+        } else {
+            let pack = st.pack.clone().expect("deciding needs a pack");
+            let (expected, tol, _) = self.expectation(&cfg, &pack);
+            let check = weight::check(expected, tol, grams);
+            if check.pass {
+                self.ship(&mut st, &cfg, pack, check, ev, None, lang)
+                    .await?
+            } else {
+                let mut ev = ev;
+                ev.kind = "weight_check";
+                ev.verdict = "refused".into();
+                ev.reason = "weight_out_of_tolerance".into();
+                ev.detail = json!({ "grams": grams, "stable": true, "expected_grams": expected,
+                                    "tolerance_grams": tol, "diff_grams": check.diff_g });
+                let mut after = pack.clone();
+                after.fail_weight(grams);
+                let saved = after.clone();
+                let id = self
+                    .db
+                    .write(move |c| {
+                        storage::save_pack(c, &saved)?;
+                        storage::insert_event(c, &ev)
+                    })
+                    .await?;
+                st.pack = Some(after);
+                let diff = format!("{:+}", check.diff_g);
+                let msg = i18n::tf(
+                    lang,
+                    "refusal.weight_out_of_tolerance",
+                    &[
+                        ("expected", &expected.to_string()),
+                        ("measured", &grams.to_string()),
+                        ("diff", &diff),
+                        ("tolerance", &tol.to_string()),
+                    ],
+                );
+                let mut o = Outcome::refused(&Refusal::WeightOutOfTolerance, lang, id);
+                o.message = msg;
+                o.with("expected_grams", expected)
+                    .with("measured_grams", grams)
+                    .with("diff_grams", check.diff_g)
+                    .with("tolerance_grams", tol)
+            }
+        };
+        if deciding {
+            st.last = Some(Verdict {
+                verdict: outcome.verdict,
+                code: outcome.code.clone(),
+                action: outcome.action.clone(),
+                message: outcome.message.clone(),
+                event_id: outcome.event_id,
+            });
+        }
+        drop(st);
+        self.notify(station);
+        Ok(outcome)
+    }
+
+    /// A manager overrides a failed weight check with a reason; the parcel ships with the
+    /// weight that failed, and who allowed it and why stay on the shipment.
+    pub async fn override_weight(
+        &self,
+        station: &str,
+        badge: &str,
+        reason: &str,
+        lang: Lang,
+    ) -> Result<Outcome, ServiceError> {
+        let cfg = self.station_cfg(station)?.clone();
+        let mut st = self.state(station)?.lock().await;
+        let ev = NewEvent {
+            at: now(),
+            station: station.into(),
+            operator: badge.into(),
+            kind: "override",
+            reason: String::new(),
+            pack_id: st.pack.as_ref().map(|p| p.id),
+            detail: json!({ "reason": reason }),
+            ..Default::default()
+        };
+        if !self.is_manager(badge) {
+            return self.refuse(ev, Refusal::ManagerRequired, lang).await;
+        }
+        if reason.trim().is_empty() {
+            return Err(ServiceError::BadRequest(i18n::t(
+                lang,
+                "error.reason_required",
+            )));
+        }
+        let Some(pack) = st
+            .pack
+            .clone()
+            .filter(|p| p.failed_measured_g.is_some() && p.status != PackStatus::Scanning)
+        else {
+            return self.refuse(ev, Refusal::NoOpenPack, lang).await;
+        };
+        let measured = pack.failed_measured_g.unwrap_or_default();
+        let (expected, tol, _) = self.expectation(&cfg, &pack);
+        let check = weight::check(expected, tol, measured);
+        let o = self
+            .ship(
+                &mut st,
+                &cfg,
+                pack,
+                check,
+                ev,
+                Some((badge.to_string(), reason.to_string())),
+                lang,
+            )
+            .await?;
+        st.last = Some(Verdict {
+            verdict: o.verdict,
+            code: o.code.clone(),
+            action: o.action.clone(),
+            message: o.message.clone(),
+            event_id: o.event_id,
+        });
+        drop(st);
+        self.notify(station);
+        Ok(o)
+    }
+
+    fn is_manager(&self, badge: &str) -> bool {
+        self.config
+            .operator(badge)
+            .is_some_and(|o| o.role == Role::Manager)
+    }
+
+    /// Passes a pack: takes a waybill, renders and prints the label, records the shipment.
+    #[allow(clippy::too_many_arguments)]
+    async fn ship(
+        &self,
+        st: &mut StationState,
+        cfg: &StationConfig,
+        pack: Pack,
+        check: weight::WeightCheck,
+        mut ev: NewEvent,
+        override_by: Option<(String, String)>,
+        lang: Lang,
+    ) -> Result<Outcome, ServiceError> {
+        let courier = self.pick_courier(cfg, &pack);
+        let waybill = self.reserve_waybill(&courier, &pack, &ev.at).await?;
+        let Some(waybill) = waybill else {
+            let mut e = ev;
+            e.verdict = "refused".into();
+            e.reason = "no_waybill".into();
+            let id = self.db.write(move |c| storage::insert_event(c, &e)).await?;
+            return Ok(Outcome {
+                verdict: "refused",
+                code: "no_waybill".into(),
+                action: String::new(),
+                message: i18n::tf(lang, "refusal.no_waybill", &[("courier", &courier)]),
+                event_id: id,
+                extra: Default::default(),
+            });
+        };
+        let packer = st
+            .operator
+            .as_ref()
+            .map(|o| o.badge.clone())
+            .unwrap_or_default();
+        let (_, _, packaging) = self.expectation(cfg, &pack);
+        let template = labels::shipping_template_for(&courier).to_string();
+        let shipment = Shipment {
+            waybill: waybill.clone(),
+            courier: courier.clone(),
+            pack_id: pack.id,
+            station: cfg.id.clone(),
+            packer: packer.clone(),
+            packed_at: ev.at.clone(),
+            expected_grams: check.expected_g,
+            tolerance_grams: check.tolerance_g,
+            measured_grams: check.measured_g,
+            packaging,
+            status: "shipped".into(),
+            override_by: override_by
+                .as_ref()
+                .map(|o| o.0.clone())
+                .unwrap_or_default(),
+            override_reason: override_by
+                .as_ref()
+                .map(|o| o.1.clone())
+                .unwrap_or_default(),
+            label_template: template.clone(),
+            order_nos: pack.order_nos(),
+            items: pack
+                .required()
+                .into_iter()
+                .map(|(sku, qty)| ShipmentItem { sku, qty })
+                .collect(),
+        };
+        let data = self.label_data(&shipment, &pack).await?;
+        let dir = self.template_dir();
+        let (zpl, pdf) =
+            tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, Vec<u8>), String> {
+                let t =
+                    labels::load_template(dir.as_deref(), &template).map_err(|e| e.to_string())?;
+                let zpl =
+                    labels::render(&t, &data, labels::Format::Zpl).map_err(|e| e.to_string())?;
+                let pdf =
+                    labels::render(&t, &data, labels::Format::Pdf).map_err(|e| e.to_string())?;
+                Ok((zpl, pdf))
+            })
+            .await
+            .map_err(|e| ServiceError::BadRequest(e.to_string()))?
+            .map_err(ServiceError::BadRequest)?;
+
+        // Record the shipment first: a printer fault must never lose it.
+        ev.kind = if override_by.is_some() {
+            "override"
+        } else {
+            "weight_check"
+        };
+        ev.verdict = "accepted".into();
+        ev.reason = if override_by.is_some() {
+            "override".into()
+        } else {
+            "pass".into()
+        };
+        ev.waybill = waybill.clone();
+        ev.detail = json!({ "grams": check.measured_g, "stable": true, "expected_grams": check.expected_g,
+                            "tolerance_grams": check.tolerance_g, "diff_grams": check.diff_g,
+                            "override_reason": override_by.as_ref().map(|o| o.1.clone()) });
+        let (s2, p2, zpl2, pdf2, now) = (
+            shipment.clone(),
+            pack.clone(),
+            zpl.clone(),
+            pdf,
+            ev.at.clone(),
+        );
+        let ship_ev = NewEvent {
+            kind: "shipment",
+            verdict: "accepted".into(),
+            detail: Value::Null,
+            ..ev.clone()
+        };
+        let id = self
+            .db
+            .write(move |c| {
+                let id = storage::insert_event(c, &ev)?;
+                storage::insert_shipment(c, &s2, &zpl2, &pdf2)?;
+                storage::set_waybill_status(c, &s2.waybill, "used")?;
+                for o in &s2.order_nos {
+                    storage::set_order_status(c, o, OrderStatus::Packed, &s2.waybill)?;
+                }
+                storage::close_pack(c, &p2, "shipped", &now)?;
+                storage::insert_event(c, &ship_ev)?;
+                Ok(id)
+            })
+            .await?;
+        st.pack = None;
+        let print = self.print(cfg, &zpl, &waybill, &packer, "print").await;
+        st.printer_ok = Some(print.ok);
+        let key = if override_by.is_some() {
+            "action.shipped_override"
+        } else {
+            "action.shipped"
+        };
+        let msg = i18n::tf(
+            lang,
+            key,
+            &[
+                ("waybill", &waybill),
+                ("grams", &check.measured_g.to_string()),
+            ],
+        );
+        Ok(Outcome::accepted(
+            if override_by.is_some() {
+                "override_shipped"
+            } else {
+                "shipped"
+            },
+            msg,
+            id,
+        )
+        .with("waybill", &waybill)
+        .with("courier", &courier)
+        .with("expected_grams", check.expected_g)
+        .with("measured_grams", check.measured_g)
+        .with("diff_grams", check.diff_g)
+        .with("tolerance_grams", check.tolerance_g)
+        .with("print", &print))
+    }
+
+    fn pick_courier(&self, cfg: &StationConfig, pack: &Pack) -> String {
+        let _ = pack;
+        self.config.station_courier(cfg).to_string()
+    }
+
+    /// A waybill for the pack: the one it already reserved (a retry after a crash), the
+    /// order's pre-printed one, or the next from the courier's bands.
+    async fn reserve_waybill(
+        &self,
+        courier: &str,
+        pack: &Pack,
+        now: &str,
+    ) -> Result<Option<String>, ServiceError> {
+        let rule = waybill::rule(&self.rules, courier)
+            .cloned()
+            .ok_or_else(|| ServiceError::BadRequest(format!("unknown courier {courier}")))?;
+        let bands: Vec<(u64, u64)> = self
+            .config
+            .waybill_bands
+            .iter()
+            .filter(|b| b.courier == courier)
+            .map(|b| (b.first, b.last))
+            .collect();
+        let (pack_id, order_nos, courier, now) = (
+            pack.id,
+            pack.order_nos(),
+            courier.to_string(),
+            now.to_string(),
+        );
+        Ok(self
+            .db
+            .write(move |c| {
+                if let Some(w) = storage::pack_waybill(c, pack_id)? {
+                    return Ok(Some(w));
+                }
+                for no in &order_nos {
+                    let Some(o) = storage::get_order(c, no)? else {
+                        continue;
+                    };
+                    let pre = o.record.waybill;
+                    if !pre.is_empty() && storage::waybill_status(c, &pre)?.is_none() {
+                        if let Ok(v) = waybill::validate(&rule, &pre) {
+                            storage::reserve_preprinted(c, &v.number, &courier, &now)?;
+                            storage::set_pack_waybill(c, pack_id, &v.number)?;
+                            return Ok(Some(v.number));
+                        }
+                    }
+                }
+                let make = |serial: u64| waybill::number_from_serial(&rule, serial).ok();
+                let w = storage::reserve_from_bands(c, &courier, &bands, &make, &now)?;
+                if let Some(w) = &w {
+                    storage::set_pack_waybill(c, pack_id, w)?;
+                }
+                Ok(w)
+            })
+            .await?)
+    }
+
+    fn template_dir(&self) -> Option<PathBuf> {
+        self.config.label_templates.as_ref().map(PathBuf::from)
+    }
+
+    async fn label_data(&self, s: &Shipment, pack: &Pack) -> Result<Value, ServiceError> {
+        let nos = pack.order_nos();
+        let first = nos[0].clone();
+        let order = self
+            .db
+            .read(move |c| storage::get_order(c, &first))
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(nos[0].clone()))?;
+        Ok(label_data(
+            &self.config,
+            &self.rules,
+            &self.catalog(),
+            s,
+            &order.record,
+            pack,
+        ))
+    }
+
+    /// Sends a label to the station's printer and records the print (or its failure).
+    async fn print(
+        &self,
+        cfg: &StationConfig,
+        job: &[u8],
+        waybill: &str,
+        operator: &str,
+        kind: &'static str,
+    ) -> PrintResult {
+        let result = self.send_to_printer(cfg, job, waybill).await;
+        let ev = NewEvent {
+            at: now(),
+            station: cfg.id.clone(),
+            operator: operator.into(),
+            kind,
+            verdict: if result.ok {
+                "accepted".into()
+            } else {
+                "failed".into()
+            },
+            reason: result.error.clone(),
+            waybill: waybill.into(),
+            detail: json!({ "printer": cfg.printer, "bytes": job.len() }),
+            ..Default::default()
+        };
+        if let Err(e) = self.db.write(move |c| storage::insert_event(c, &ev)).await {
+            tracing::error!(error = %e, "could not record a print event");
+        }
+        result
+    }
+
+    async fn send_to_printer(&self, cfg: &StationConfig, job: &[u8], waybill: &str) -> PrintResult {
+        let timeout = Duration::from_secs(5);
+        let r: Result<(), String> = match cfg.printer.as_str() {
+            "none" => {
+                return PrintResult {
+                    ok: false,
+                    printer: "none".into(),
+                    error: "no_printer".into(),
+                }
+            }
+            "emulator" => match self.emulator {
+                Some(addr) => printer::send_raw_tcp(&addr.to_string(), job, timeout)
+                    .await
+                    .map_err(|e| e.to_string()),
+                None => Err("the printer emulator is not running".into()),
+            },
+            p if p.starts_with("tcp://") => {
+                printer::send_raw_tcp(&p["tcp://".len()..], job, timeout)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            p if p.starts_with("spool:") => {
+                let dir = PathBuf::from(&p["spool:".len()..]);
+                let path = dir.join(format!(
+                    "{}-{waybill}.zpl",
+                    jiff::Timestamp::now().as_millisecond()
+                ));
+                let job = job.to_vec();
+                tokio::task::spawn_blocking(move || {
+                    std::fs::create_dir_all(&dir)?;
+                    std::fs::write(&path, job)
+                })
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()))
+            }
+            other => Err(format!("unknown printer {other}")),
+        };
+        PrintResult {
+            ok: r.is_ok(),
+            printer: cfg.printer.clone(),
+            error: r.err().unwrap_or_default(),
+        }
+    }
+
+    // ----- actions ----------------------------------------------------------------------
+
+    /// Reprints a shipment's label as printed (same number), at its bench or another.
+    pub async fn reprint(
+        &self,
+        waybill: &str,
+        badge: &str,
+        station: Option<&str>,
+        lang: Lang,
+    ) -> Result<Outcome, ServiceError> {
+        let wb = waybill.to_string();
+        let s = self
+            .db
+            .read(move |c| storage::get_shipment(c, &wb))
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(waybill.into()))?;
+        let station = station.unwrap_or(&s.station).to_string();
+        let cfg = self.station_cfg(&station)?.clone();
+        let ev = NewEvent {
+            at: now(),
+            station: station.clone(),
+            operator: badge.into(),
+            kind: "reprint",
+            waybill: waybill.into(),
+            pack_id: Some(s.pack_id),
+            ..Default::default()
+        };
+        if !self.is_manager(badge) {
+            return self.refuse(ev, Refusal::ManagerRequired, lang).await;
+        }
+        if s.status == "void" {
+            let mut ev = ev;
+            ev.verdict = "refused".into();
+            ev.reason = "waybill_void".into();
+            let id = self
+                .db
+                .write(move |c| storage::insert_event(c, &ev))
+                .await?;
+            return Ok(Outcome {
+                verdict: "refused",
+                code: "waybill_void".into(),
+                action: String::new(),
+                message: i18n::tf(lang, "refusal.waybill_void", &[("waybill", waybill)]),
+                event_id: id,
+                extra: Default::default(),
+            });
+        }
+        let wb = waybill.to_string();
+        let zpl = self
+            .db
+            .read(move |c| storage::shipment_label(c, &wb, "zpl"))
+            .await?
+            .unwrap_or_default();
+        let print = self.print(&cfg, &zpl, waybill, badge, "reprint").await;
+        let msg = i18n::tf(lang, "action.reprinted", &[("waybill", waybill)]);
+        let id = self
+            .db
+            .read(|c| Ok(c.query_row("SELECT max(id) FROM events", [], |r| r.get::<_, i64>(0))?))
+            .await?;
+        self.notify(&station);
+        Ok(Outcome::accepted("reprinted", msg, id)
+            .with("print", &print)
+            .with("waybill", waybill))
+    }
+
+    /// Voids a shipment: the number is retired for good, the orders can be packed again.
+    pub async fn void(
+        &self,
+        waybill: &str,
+        badge: &str,
+        reason: &str,
+        lang: Lang,
+    ) -> Result<Outcome, ServiceError> {
+        let wb = waybill.to_string();
+        let s = self
+            .db
+            .read(move |c| storage::get_shipment(c, &wb))
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(waybill.into()))?;
+        let mut ev = NewEvent {
+            at: now(),
+            station: s.station.clone(),
+            operator: badge.into(),
+            kind: "void",
+            waybill: waybill.into(),
+            pack_id: Some(s.pack_id),
+            detail: json!({ "reason": reason }),
+            ..Default::default()
+        };
+        if !self.is_manager(badge) {
+            return self.refuse(ev, Refusal::ManagerRequired, lang).await;
+        }
+        if reason.trim().is_empty() {
+            return Err(ServiceError::BadRequest(i18n::t(
+                lang,
+                "error.reason_required",
+            )));
+        }
+        if s.status == "void" {
+            return Err(ServiceError::BadRequest(i18n::tf(
+                lang,
+                "refusal.waybill_void",
+                &[("waybill", waybill)],
+            )));
+        }
+        ev.verdict = "accepted".into();
+        ev.reason = reason.into();
+        let wb = waybill.to_string();
+        let (id, orders) = self
+            .db
+            .write(move |c| {
+                let orders = storage::void_shipment(c, &wb)?;
+                Ok((storage::insert_event(c, &ev)?, orders))
+            })
+            .await?;
+        self.notify(&s.station);
+        Ok(Outcome::accepted(
+            "voided",
+            i18n::tf(lang, "action.voided", &[("waybill", waybill)]),
+            id,
+        )
+        .with("orders", orders))
+    }
+
+    /// Cancels the open pack at a station (its orders go back to ready).
+    pub async fn cancel_pack(&self, station: &str, lang: Lang) -> Result<Outcome, ServiceError> {
+        let mut st = self.state(station)?.lock().await;
+        let ev = NewEvent {
+            at: now(),
+            station: station.into(),
+            operator: st
+                .operator
+                .as_ref()
+                .map(|o| o.badge.clone())
+                .unwrap_or_default(),
+            kind: "cancel",
+            pack_id: st.pack.as_ref().map(|p| p.id),
+            verdict: "accepted".into(),
+            ..Default::default()
+        };
+        let Some(pack) = st.pack.clone() else {
+            return self.refuse(ev, Refusal::NoOpenPack, lang).await;
+        };
+        let now = ev.at.clone();
+        let id = self
+            .db
+            .write(move |c| {
+                storage::close_pack(c, &pack, "cancelled", &now)?;
+                storage::insert_event(c, &ev)
+            })
+            .await?;
+        st.pack = None;
+        st.last = None;
+        drop(st);
+        self.notify(station);
+        Ok(Outcome::accepted(
+            "pack_cancelled",
+            i18n::t(lang, "action.pack_cancelled"),
+            id,
+        ))
+    }
+
+    /// Signs the packer out of a station (the open pack stays for the next packer).
+    pub async fn sign_out(&self, station: &str, lang: Lang) -> Result<Outcome, ServiceError> {
+        let mut st = self.state(station)?.lock().await;
+        let ev = NewEvent {
+            at: now(),
+            station: station.into(),
+            operator: st
+                .operator
+                .as_ref()
+                .map(|o| o.badge.clone())
+                .unwrap_or_default(),
+            kind: "sign_out",
+            verdict: "accepted".into(),
+            ..Default::default()
+        };
+        let (sid, at) = (station.to_string(), ev.at.clone());
+        let id = self
+            .db
+            .write(move |c| {
+                storage::set_session(c, &sid, None, &at)?;
+                storage::insert_event(c, &ev)
+            })
+            .await?;
+        st.operator = None;
+        st.last = None;
+        drop(st);
+        self.notify(station);
+        Ok(Outcome::accepted(
+            "signed_out",
+            i18n::t(lang, "action.signed_out"),
+            id,
+        ))
+    }
+
+    // ----- views ------------------------------------------------------------------------
+
+    /// What the bench page shows, as JSON.
+    pub async fn station_view(&self, station: &str, lang: Lang) -> Result<Value, ServiceError> {
+        let cfg = self.station_cfg(station)?.clone();
+        let st = self.state(station)?.lock().await;
+        let catalog = self.catalog();
+        let pack = st.pack.as_ref().map(|p| {
+            let (expected, tol, packaging) = self.expectation(&cfg, p);
+            let mut left: std::collections::BTreeMap<String, i64> = p.counts.clone();
+            let orders: Vec<Value> = p
+                .orders
+                .iter()
+                .map(|o| {
+                    let lines: Vec<Value> = o
+                        .lines
+                        .iter()
+                        .map(|l| {
+                            // Scanned units are shown against the first line of the SKU first.
+                            let have = left.get(&l.sku).copied().unwrap_or(0).min(l.qty);
+                            if let Some(v) = left.get_mut(&l.sku) {
+                                *v -= have;
+                            }
+                            let item = catalog.item(&l.sku);
+                            json!({ "sku": l.sku, "qty": l.qty, "scanned": have,
+                                    "name": item.map(|i| i.name.as_str()).unwrap_or(""),
+                                    "option": item.map(|i| i.option.as_str()).unwrap_or(""),
+                                    "location": item.map(|i| i.location.as_str()).unwrap_or(""),
+                                    "barcode": item.and_then(|i| i.barcodes.first()).map(String::as_str).unwrap_or("") })
+                        })
+                        .collect();
+                    json!({ "order_no": o.order_no, "flag": o.flag, "note": o.note,
+                            "recipient_name": o.recipient_name, "lines": lines })
+                })
+                .collect();
+            json!({ "id": p.id, "status": p.status, "orders": orders, "packaging": packaging,
+                    "expected_grams": expected, "tolerance_grams": tol,
+                    "scanned": p.scanned_total(), "required": p.required().values().sum::<i64>(),
+                    "failed_measured_grams": p.failed_measured_g })
+        });
+        let printer = match cfg.printer.as_str() {
+            "none" => "none",
+            _ => match st.printer_ok {
+                Some(false) => "error",
+                _ => "online",
+            },
+        };
+        let scale = match cfg.scale.as_str() {
+            "none" => "none",
+            "sim" => "simulated",
+            _ => {
+                if st.reading.is_some() {
+                    "online"
+                } else {
+                    "waiting"
+                }
+            }
+        };
+        Ok(json!({
+            "station": cfg.id,
+            "name": cfg.name,
+            "courier": self.config.station_courier(&cfg),
+            "operator": st.operator,
+            "pack": pack,
+            "reading": st.reading,
+            "last": st.last,
+            "devices": { "scanner": "keyboard", "scale": scale, "printer": printer },
+            "cutoff_minutes_left": self.cutoff_minutes_left(),
+            "lang": lang.code(),
+            "demo": self.demo,
+        }))
+    }
+
+    /// Minutes from now to today's cut-off in the warehouse time zone (negative after it).
+    pub fn cutoff_minutes_left(&self) -> i64 {
+        let Ok(tz) = jiff::tz::TimeZone::get(&self.config.warehouse.timezone) else {
+            return 0;
+        };
+        let now = jiff::Timestamp::now().to_zoned(tz);
+        let minutes = now.hour() as i64 * 60 + now.minute() as i64;
+        self.config.cutoff_minutes() - minutes
+    }
+
+    pub fn station_ids(&self) -> Vec<String> {
+        self.config.stations.iter().map(|s| s.id.clone()).collect()
+    }
+
+    /// Imports catalog items (all or nothing) and refreshes the in-memory index.
+    pub async fn import_catalog(
+        &self,
+        items: Vec<CatalogItem>,
+    ) -> Result<storage::ImportSummary, ServiceError> {
+        let sum = self
+            .db
+            .write(move |c| storage::upsert_catalog(c, &items))
+            .await?;
+        self.reload_catalog().await?;
+        Ok(sum)
+    }
+
+    pub async fn import_orders(
+        &self,
+        orders: Vec<OrderRecord>,
+    ) -> Result<storage::ImportSummary, ServiceError> {
+        let now = now();
+        Ok(self
+            .db
+            .write(move |c| storage::upsert_orders(c, &orders, &now))
+            .await?)
+    }
+
+    /// Is this SKU in the catalog (for order imports)?
+    pub fn knows_sku(&self, sku: &str) -> bool {
+        self.catalog().item(sku).is_some()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PrintResult {
+    pub ok: bool,
+    pub printer: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub error: String,
+}
+
+/// Masks a phone number the way couriers print it: `010-****-5678`.
+pub fn mask_phone(phone: &str) -> String {
+    let digits: Vec<char> = phone.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() < 8 {
+        return phone
+            .chars()
+            .map(|c| if c.is_ascii_digit() { '*' } else { c })
+            .collect();
+    }
+    let head: String = digits[..3].iter().collect();
+    let tail: String = digits[digits.len() - 4..].iter().collect();
+    format!("{head}-****-{tail}")
+}
+
+/// The data a shipping label template is filled from.
+pub fn label_data(
+    config: &Config,
+    rules: &[CourierRule],
+    catalog: &CatalogIndex,
+    s: &Shipment,
+    first: &OrderRecord,
+    pack: &Pack,
+) -> Value {
+    let courier_name = waybill::rule(rules, &s.courier)
+        .map(|r| r.name("ko").to_string())
+        .unwrap_or_default();
+    let courier_name = if matches!(
+        s.courier.as_str(),
+        "sf" | "sto" | "zto" | "yto" | "yunda" | "ems"
+    ) {
+        waybill::rule(rules, &s.courier)
+            .map(|r| r.name("zh").to_string())
+            .unwrap_or(courier_name)
+    } else {
+        courier_name
+    };
+    let summary: Vec<String> = s
+        .items
+        .iter()
+        .map(|it| {
+            let item = catalog.item(&it.sku);
+            let name = item.map(|i| i.name.as_str()).unwrap_or(&it.sku);
+            let option = item.map(|i| i.option.as_str()).unwrap_or("");
+            let opt = if option.is_empty() {
+                String::new()
+            } else {
+                format!(" {option}")
+            };
+            format!("{name}{opt} x{}", it.qty)
+        })
+        .collect();
+    let notes: Vec<&str> = pack
+        .orders
+        .iter()
+        .map(|o| o.note.as_str())
+        .filter(|n| !n.is_empty())
+        .collect();
+    let packed_local = jiff::Timestamp::from_str_lenient(&s.packed_at)
+        .map(|t| {
+            let tz = jiff::tz::TimeZone::get(&config.warehouse.timezone)
+                .unwrap_or(jiff::tz::TimeZone::UTC);
+            t.to_zoned(tz).strftime("%Y-%m-%d %H:%M").to_string()
+        })
+        .unwrap_or_else(|| s.packed_at.clone());
+    json!({
+        "waybill": s.waybill,
+        "courier": { "code": s.courier, "name": courier_name },
+        "order_no": first.order_no,
+        "orders": s.order_nos,
+        "bundle_count": s.order_nos.len(),
+        "recipient": { "name": first.recipient_name, "phone_masked": mask_phone(&first.recipient_phone),
+                       "address": first.address, "postcode": first.postcode },
+        "sender": { "name": config.warehouse.name, "phone": config.warehouse.sender_phone,
+                    "address": config.warehouse.sender_address },
+        "items_summary": summary.join("; "),
+        "note": notes.join(" / "),
+        "route": "",
+        "packed_at": packed_local,
+        "packer": s.packer,
+        "weight_g": s.measured_grams,
+    })
+}
+
+/// `jiff::Timestamp` parsing that returns `None` instead of an error.
+trait LenientTimestamp: Sized {
+    fn from_str_lenient(s: &str) -> Option<Self>;
+}
+
+impl LenientTimestamp for jiff::Timestamp {
+    fn from_str_lenient(s: &str) -> Option<Self> {
+        s.parse().ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_are_masked_like_couriers_print_them() {
+        for (raw, want) in [
+            ("010-1234-5678", "010-****-5678"),
+            ("01012345678", "010-****-5678"),
+            ("+86 138 0013 8000", "861-****-8000"),
+            ("1234", "****"),
+        ] {
+            assert_eq!(mask_phone(raw), want, "{raw}");
+        }
+    }
+}
