@@ -127,6 +127,8 @@ impl TextBlock {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bars {
     pub element: ElementRef,
+    /// The element's box, quiet zones and human-readable line included.
+    pub area: DotRect,
     pub data: String,
     pub set: CodeSet,
     /// Left edge of the first bar (the quiet zone lies to its left, inside the box).
@@ -519,6 +521,7 @@ fn code128(
     let x = area.x + (area.w - width) / 2;
     items.push(Item::Code128(Bars {
         element: element.clone(),
+        area,
         data: value.to_string(),
         set,
         x,
