@@ -65,6 +65,7 @@ pub fn run(stations: &[usize], seconds: u64) -> Result<()> {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
+    let load = load_average();
     let build = if cfg!(debug_assertions) {
         "debug"
     } else {
@@ -96,18 +97,20 @@ pub fn run(stations: &[usize], seconds: u64) -> Result<()> {
     let mut cpu = Vec::new();
     for &n in &rounds {
         let (server_before, client_before) = (thread_cpu(server.child.id()), process_cpu("self"));
+        let busy_before = machine_busy();
         let r = rt.block_on(round(&server.base, n, Duration::from_secs(seconds)));
         let r = r.with_context(|| format!("round with {n} stations"))?;
         server.check_alive()?;
         let server_after = thread_cpu(server.child.id());
         let client = process_cpu("self").saturating_sub(client_before);
-        cpu.push(CpuUse::between(&server_before, &server_after, client));
+        let busy = machine_busy().saturating_sub(busy_before);
+        cpu.push(CpuUse::between(&server_before, &server_after, client, busy));
         results.push(r);
     }
     let after = server.memory()?;
     drop(server);
 
-    println!("packbench bench ({cores} cores, {build} build, {seconds} s per round)");
+    println!("packbench bench ({cores} cores, {build} build, {seconds} s per round, load average {load} at start)");
     println!(
         "data: {} ({}, removed at exit)",
         dir.display(),
@@ -164,11 +167,12 @@ pub fn run(stations: &[usize], seconds: u64) -> Result<()> {
             .map(|(name, t)| format!("{name} {:.0}%", pct(*t)))
             .collect();
         println!(
-            "  {:>2} stations: server {:.0}% ({per_scan:.3} ms cpu/scan: {}), bench client {:.0}%",
+            "  {:>2} stations: server {:.0}% ({per_scan:.3} ms cpu/scan: {}), bench client {:.0}%, other processes {:.0}%",
             r.stations,
             pct(c.server_total),
             threads.join(", "),
-            pct(c.client)
+            pct(c.client),
+            pct(c.others)
         );
     }
     for r in &results {
@@ -484,6 +488,29 @@ fn stat_times(stat: &str) -> Option<(String, u64)> {
     Some((comm, utime + stime))
 }
 
+/// Busy ticks of the whole machine, all cores (`/proc/stat`: everything but idle and iowait).
+fn machine_busy() -> u64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(line) = stat.lines().find(|l| l.starts_with("cpu ")) else {
+        return 0;
+    };
+    let f: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is already in user).
+    f.iter().take(8).sum::<u64>() - f.get(3).copied().unwrap_or(0) - f.get(4).copied().unwrap_or(0)
+}
+
+/// The load average over the last minute, to show whether the machine was quiet.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
 /// CPU ticks of each live thread of a process, by thread id, with its name.
 fn thread_cpu(pid: u32) -> std::collections::BTreeMap<u64, (String, u64)> {
     let mut out = std::collections::BTreeMap::new();
@@ -509,6 +536,8 @@ struct CpuUse {
     /// Ticks by thread name (tokio's workers and blocking threads share one name).
     server_threads: Vec<(String, u64)>,
     client: u64,
+    /// Everything else the machine ran meanwhile (other builds skew the figures).
+    others: u64,
 }
 
 impl CpuUse {
@@ -516,6 +545,7 @@ impl CpuUse {
         before: &std::collections::BTreeMap<u64, (String, u64)>,
         after: &std::collections::BTreeMap<u64, (String, u64)>,
         client: u64,
+        machine_busy: u64,
     ) -> CpuUse {
         let mut by_name: std::collections::BTreeMap<String, u64> = Default::default();
         for (tid, (name, ticks)) in after {
@@ -525,10 +555,12 @@ impl CpuUse {
         let mut server_threads: Vec<(String, u64)> =
             by_name.into_iter().filter(|(_, t)| *t > 0).collect();
         server_threads.sort_by(|a, b| b.1.cmp(&a.1));
+        let server_total = server_threads.iter().map(|(_, t)| t).sum();
         CpuUse {
-            server_total: server_threads.iter().map(|(_, t)| t).sum(),
+            server_total,
             server_threads,
             client,
+            others: machine_busy.saturating_sub(server_total + client),
         }
     }
 }

@@ -15,8 +15,10 @@ pub fn ean13(twelve: &str) -> String {
     format!("{twelve}{}", (10 - sum % 10) % 10)
 }
 
-/// (sku, name, option, grams, location, cost, category, ean prefix)
-const ITEMS: &[(&str, &str, &str, i64, &str, i64, &str, &str)] = &[
+/// sku, name, option, grams, location, cost, category, EAN-13 without its check digit.
+type DemoItem = (&'static str, &'static str, &'static str, i64, &'static str, i64, &'static str, &'static str);
+
+const ITEMS: &[DemoItem] = &[
     (
         "TS-WH-L",
         "반팔 티셔츠",

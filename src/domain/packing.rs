@@ -289,20 +289,15 @@ impl Pack {
         if self.orders.iter().any(|o| o.order_no == order.order_no) {
             return Ok(());
         }
-        if self.status != PackStatus::Scanning {
-            return Err(Refusal::PackInProgress {
-                order_no: self.orders[0].order_no.clone(),
-            });
-        }
         if self.orders[0].recipient_key != order.recipient_key {
             // Nothing scanned yet: the packer is simply switching orders.
             if self.scanned_total() == 0 {
                 return Ok(());
             }
-            return Err(Refusal::NotSameRecipient {
-                order_no: order.order_no.clone(),
-            });
+            return Err(Refusal::NotSameRecipient { order_no: order.order_no.clone() });
         }
+        // The same recipient's order joins the parcel even when it was complete: the box is
+        // not sealed until the weight check passes.
         Ok(())
     }
 
@@ -361,7 +356,8 @@ mod tests {
     #[test]
     fn counts_up_refuses_wrong_and_extra_and_completes() {
         let mut p = Pack::new(1, order("A", "김", &[("S1", 2), ("S2", 1)]));
-        let steps: &[(&str, Result<(i64, bool), &str>)] = &[
+        type Step<'a> = (&'a str, Result<(i64, bool), &'a str>);
+        let steps: &[Step] = &[
             ("S1", Ok((1, false))),
             ("S9", Err("wrong_item")),
             ("S1", Ok((2, false))),

@@ -81,19 +81,17 @@ pub async fn station_stream(
                     (app, station, rx, None),
                 ));
             }
-            loop {
-                match rx.recv().await {
-                    Ok(()) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        // Coalesce a burst of changes into one update.
-                        while rx.try_recv().is_ok() {}
-                        let v = app.station_view(&station, lang).await.ok()?;
-                        return Some((
-                            Ok(SseEvent::default().event("station").data(v.to_string())),
-                            (app, station, rx, None),
-                        ));
-                    }
-                    Err(_) => return None,
+            match rx.recv().await {
+                Ok(()) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    // Coalesce a burst of changes into one update.
+                    while rx.try_recv().is_ok() {}
+                    let v = app.station_view(&station, lang).await.ok()?;
+                    Some((
+                        Ok(SseEvent::default().event("station").data(v.to_string())),
+                        (app, station, rx, None),
+                    ))
                 }
+                Err(_) => None,
             }
         },
     );

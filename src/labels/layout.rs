@@ -36,6 +36,10 @@ const HR_GAP_MM: f32 = 0.8;
 /// Step by which text shrinks while looking for a size that fits, in dots.
 const SHRINK_STEP_PX: f32 = 0.5;
 
+/// Text stays on fewer lines if that keeps at least this fraction of the size more lines
+/// would allow.
+const SHRINK_BEFORE_WRAP: f32 = 0.9;
+
 /// A laid-out label: its size in dots and what to draw.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layout {
@@ -413,22 +417,31 @@ fn fit_text(
         }
     };
 
-    // Try sizes from the largest down; the first that fits in the allowed lines and height
-    // wins. Faux bold widens each line, so its extra width is taken off the measure.
-    let mut em = max_px;
-    let mut chosen: Option<(f32, Vec<String>)> = None;
-    while em >= min_px - 1e-3 {
-        let by_height = ((h + 1e-3) / (LINE_HEIGHT * em)).floor() as usize;
-        let allowed = by_height.min(spec.max_lines as usize);
-        if allowed >= 1 {
-            let max_em = (w - bold_extra(em)) / em;
-            if let Some(lines) = wrap(m, &text, max_em, allowed) {
-                chosen = Some((em, lines));
-                break;
+    // For each line count, find the largest size at which the text fits in that many lines
+    // and in the box's height, trying sizes from the largest down. Faux bold widens each
+    // line, so its extra width is taken off the measure.
+    let largest_fit = |lines: usize| -> Option<(f32, Vec<String>)> {
+        let mut em = max_px;
+        while em >= min_px - 1e-3 {
+            if lines as f32 * LINE_HEIGHT * em <= h + 1e-3 {
+                let max_em = (w - bold_extra(em)) / em;
+                if let Some(found) = wrap(m, &text, max_em, lines) {
+                    return Some((em, found));
+                }
             }
+            em -= SHRINK_STEP_PX;
         }
-        em -= SHRINK_STEP_PX;
-    }
+        None
+    };
+    let fits: Vec<(f32, Vec<String>)> = (1..=spec.max_lines as usize)
+        .filter_map(largest_fit)
+        .collect();
+    // Shrink before wrapping: take the fewest lines whose size is close to the best size, so
+    // a long name prints a little smaller on one line rather than breaking in two.
+    let best = fits.iter().map(|(em, _)| *em).fold(0.0, f32::max);
+    let chosen = fits
+        .into_iter()
+        .find(|(em, _)| *em >= best * SHRINK_BEFORE_WRAP);
     let mut truncated = false;
     let (em, lines) = match chosen {
         Some(found) => found,

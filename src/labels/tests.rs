@@ -25,7 +25,14 @@ fn write_samples_when_asked() {
     let Ok(dir) = std::env::var("PACKBENCH_LABEL_OUT") else {
         return;
     };
-    for (name, data) in [("kr", kr_data()), ("cn", cn_data())] {
+    let mut long = kr_data();
+    long["recipient"]["name"] = json!("남궁민수아버지와어머니의긴이름");
+    long["recipient"]["address"] =
+        json!("경기도 성남시 분당구 판교역로 235, 에이치스퀘어 엔동 7층 701호 (삼평동, 판교테크노밸리) 물류팀 앞");
+    long["items_summary"] = json!("티셔츠 L 화이트 x2; 양말 x1; 후드티 XL 네이비 x1; 모자 프리 블랙 x3; 장갑 M x1; 머플러 x1; 에코백 x2");
+    long["note"] = json!("파손주의! 유리제품이 들어 있으니 세워서 배송해 주시고, 부재 시 경비실에 맡겨 주세요. 감사합니다.");
+    long["route"] = json!("1Y 강남B");
+    for (name, data) in [("kr", kr_data()), ("cn", cn_data()), ("kr-long", long)] {
         let code = data["courier"]["code"]
             .as_str()
             .unwrap_or_default()
@@ -156,7 +163,7 @@ fn assert_text_inside(l: &Layout) {
 
 #[test]
 fn korean_chinese_and_long_text_stay_inside_their_boxes() {
-    let address_60 = "경기도 성남시 분당구 판교역로 235, 에이치스퀘어 엔동 7층 701호 (삼평동, 판교테크노밸리) 물류팀";
+    let address_60 = "경기도 성남시 분당구 판교역로 235, 에이치스퀘어 엔동 7층 701호 (삼평동, 판교테크노밸리) 물류팀 앞";
     assert_eq!(address_60.chars().count(), 60);
     let cases = [
         ("recipient.name", json!("김민지")),
@@ -209,7 +216,7 @@ fn the_note_box_appears_only_with_a_note() {
 fn zpl_has_the_format_the_printer_needs() {
     let zpl = String::from_utf8(render(&kr_template(), &kr_data(), Format::Zpl).expect("zpl"))
         .expect("ZPL is text");
-    assert!(zpl.starts_with("^XA\n^CI28\n^PW813\n^LL1219\n"), "{}", &zpl[..40]);
+    assert!(zpl.starts_with("^XA\n^CI28\n^PW812\n^LL1218\n"), "{}", &zpl[..40]);
     assert!(zpl.trim_end().ends_with("^XZ"));
     assert!(zpl.contains("^BCN,") && zpl.contains("^FD>;600012345671^FS"));
     assert!(zpl.contains("^BQN,2,") && zpl.contains("^FDMA,600012345671^FS"));

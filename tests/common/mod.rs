@@ -13,7 +13,9 @@ use serde_json::Value;
 pub const BIN: &str = env!("CARGO_BIN_EXE_packbench");
 
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// Where tests keep files worth looking at afterwards (screenshots, labels).
@@ -38,8 +40,17 @@ impl TestServer {
 
     pub fn start_with(config: &Path) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut s = TestServer { dir, config: config.to_path_buf(), base: String::new(), child: None };
-        s.cli_ok(&["import", "catalog", fixture("catalog.csv").to_str().unwrap()]);
+        let mut s = TestServer {
+            dir,
+            config: config.to_path_buf(),
+            base: String::new(),
+            child: None,
+        };
+        s.cli_ok(&[
+            "import",
+            "catalog",
+            fixture("catalog.csv").to_str().unwrap(),
+        ]);
         s.cli_ok(&["import", "orders", fixture("orders.csv").to_str().unwrap()]);
         s.spawn();
         s
@@ -63,7 +74,12 @@ impl TestServer {
 
     pub fn cli_ok(&self, args: &[&str]) -> String {
         let out = self.cli(args);
-        assert!(out.status.success(), "packbench {args:?} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "packbench {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -80,14 +96,23 @@ impl TestServer {
             .expect("start packbench serve");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
-        let first = lines.next().expect("server printed nothing").expect("read stdout");
-        let url = first.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("no URL in `{first}`"));
+        let first = lines
+            .next()
+            .expect("server printed nothing")
+            .expect("read stdout");
+        let url = first
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in `{first}`"));
         self.base = url.trim_end_matches('/').to_string();
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while ureq::get(&format!("{}/api/v1/health", self.base)).call().is_err() {
+        while ureq::get(&format!("{}/api/v1/health", self.base))
+            .call()
+            .is_err()
+        {
             assert!(Instant::now() < deadline, "server did not come up");
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -129,13 +154,19 @@ impl TestServer {
     }
 
     pub fn scan(&self, station: &str, code: &str) -> Value {
-        let (status, v) = self.post(&format!("/api/v1/stations/{station}/scan"), serde_json::json!({ "code": code }));
+        let (status, v) = self.post(
+            &format!("/api/v1/stations/{station}/scan"),
+            serde_json::json!({ "code": code }),
+        );
         assert_eq!(status, 200, "scan {code}: {v}");
         v
     }
 
     pub fn weigh(&self, station: &str, grams: i64, stable: bool) -> Value {
-        let (status, v) = self.post(&format!("/api/v1/stations/{station}/weight"), serde_json::json!({ "grams": grams, "stable": stable }));
+        let (status, v) = self.post(
+            &format!("/api/v1/stations/{station}/weight"),
+            serde_json::json!({ "grams": grams, "stable": stable }),
+        );
         assert_eq!(status, 200, "weight {grams}: {v}");
         v
     }
