@@ -16,7 +16,16 @@ pub fn ean13(twelve: &str) -> String {
 }
 
 /// sku, name, option, grams, location, cost, category, EAN-13 without its check digit.
-type DemoItem = (&'static str, &'static str, &'static str, i64, &'static str, i64, &'static str, &'static str);
+type DemoItem = (
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+    &'static str,
+    i64,
+    &'static str,
+    &'static str,
+);
 
 const ITEMS: &[DemoItem] = &[
     (

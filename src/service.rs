@@ -92,6 +92,9 @@ struct StationState {
     reading: Option<Reading>,
     last: Option<Verdict>,
     printer_ok: Option<bool>,
+    /// The language of the station's page (its last scan), used for verdicts decided by a
+    /// scale reading that did not say which language it wants.
+    lang: Lang,
 }
 
 /// Everything a request handler needs: configuration, database, catalog, stations.
@@ -268,6 +271,7 @@ impl App {
     ) -> Result<Outcome, ServiceError> {
         self.station_cfg(station)?;
         let mut st = self.state(station)?.lock().await;
+        st.lang = lang;
         let scanned = codes::normalise(raw);
         let code = scanned.code.clone();
         let now = now();
@@ -604,6 +608,8 @@ impl App {
                         })
                         .await?;
                     st.pack = Some(Pack::new(pack_id, order.clone()));
+                    // The last parcel's weight says nothing about this one.
+                    st.reading = None;
                     Ok(self.opened_outcome(&order, lang, id))
                 }
             }
@@ -620,6 +626,8 @@ impl App {
                     })
                     .await?;
                 st.pack = Some(Pack::new(pack_id, order.clone()));
+                // The last parcel's weight says nothing about this one.
+                st.reading = None;
                 Ok(self.opened_outcome(&order, lang, id))
             }
         }
@@ -680,10 +688,11 @@ impl App {
         station: &str,
         grams: Grams,
         stable: bool,
-        lang: Lang,
+        lang: Option<Lang>,
     ) -> Result<Outcome, ServiceError> {
         let cfg = self.station_cfg(station)?.clone();
         let mut st = self.state(station)?.lock().await;
+        let lang = lang.unwrap_or(st.lang);
         st.reading = Some(Reading { grams, stable });
         let ev = NewEvent {
             at: now(),
@@ -852,7 +861,7 @@ impl App {
         override_by: Option<(String, String)>,
         lang: Lang,
     ) -> Result<Outcome, ServiceError> {
-        let courier = self.pick_courier(cfg, &pack);
+        let courier = self.pick_courier(cfg);
         let waybill = self.reserve_waybill(&courier, &pack, &ev.at).await?;
         let Some(waybill) = waybill else {
             let mut e = ev;
@@ -963,7 +972,9 @@ impl App {
             })
             .await?;
         st.pack = None;
-        let print = self.print(cfg, &zpl, &waybill, &packer, "print").await;
+        // The shipment is committed; a failed print or print record is shown and logged, and
+        // the label can be reprinted.
+        let (print, _) = self.print(cfg, &zpl, &waybill, &packer, "print").await;
         st.printer_ok = Some(print.ok);
         let key = if override_by.is_some() {
             "action.shipped_override"
@@ -996,8 +1007,8 @@ impl App {
         .with("print", &print))
     }
 
-    fn pick_courier(&self, cfg: &StationConfig, pack: &Pack) -> String {
-        let _ = pack;
+    /// The courier of a parcel is the bench's (benches are set up per courier).
+    fn pick_courier(&self, cfg: &StationConfig) -> String {
         self.config.station_courier(cfg).to_string()
     }
 
@@ -1084,7 +1095,7 @@ impl App {
         waybill: &str,
         operator: &str,
         kind: &'static str,
-    ) -> PrintResult {
+    ) -> (PrintResult, Result<i64, StorageError>) {
         let result = self.send_to_printer(cfg, job, waybill).await;
         let ev = NewEvent {
             at: now(),
@@ -1101,10 +1112,11 @@ impl App {
             detail: json!({ "printer": cfg.printer, "bytes": job.len() }),
             ..Default::default()
         };
-        if let Err(e) = self.db.write(move |c| storage::insert_event(c, &ev)).await {
+        let id = self.db.write(move |c| storage::insert_event(c, &ev)).await;
+        if let Err(e) = &id {
             tracing::error!(error = %e, "could not record a print event");
         }
-        result
+        (result, id)
     }
 
     async fn send_to_printer(&self, cfg: &StationConfig, job: &[u8], waybill: &str) -> PrintResult {
@@ -1205,12 +1217,9 @@ impl App {
             .read(move |c| storage::shipment_label(c, &wb, "zpl"))
             .await?
             .unwrap_or_default();
-        let print = self.print(&cfg, &zpl, waybill, badge, "reprint").await;
+        let (print, id) = self.print(&cfg, &zpl, waybill, badge, "reprint").await;
+        let id = id?;
         let msg = i18n::tf(lang, "action.reprinted", &[("waybill", waybill)]);
-        let id = self
-            .db
-            .read(|c| Ok(c.query_row("SELECT max(id) FROM events", [], |r| r.get::<_, i64>(0))?))
-            .await?;
         self.notify(&station);
         Ok(Outcome::accepted("reprinted", msg, id)
             .with("print", &print)

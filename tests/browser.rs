@@ -8,6 +8,7 @@
 mod common;
 
 use std::future::Future;
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::panic::AssertUnwindSafe;
 use std::process::{Child, Command, Stdio};
@@ -21,7 +22,7 @@ use serde_json::{json, Value};
 const CHROMIUM: &str = "/usr/bin/chromium";
 const WAIT: Duration = Duration::from_secs(5);
 
-/// A `chromedriver` child process on a free port, killed (with its process group) on drop.
+/// A `chromedriver` child process on a free port, shut down on drop.
 struct ChromeDriver {
     child: Child,
     port: u16,
@@ -37,8 +38,6 @@ impl ChromeDriver {
         cmd.arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        #[cfg(unix)]
-        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => panic!(
@@ -59,7 +58,6 @@ impl ChromeDriver {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        d.port = port;
         d
     }
 
@@ -70,12 +68,21 @@ impl ChromeDriver {
 
 impl Drop for ChromeDriver {
     fn drop(&mut self) {
-        // The browser runs in chromedriver's process group: end the whole group we started.
-        #[cfg(unix)]
-        let _ = Command::new("kill")
-            .args(["-KILL", &format!("-{}", self.child.id())])
-            .stderr(Stdio::null())
-            .status();
+        // Ask chromedriver to quit (it closes any browser it still runs), then make sure.
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            let _ = s.write_all(
+                b"GET /shutdown HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            );
+            let _ = s.read_to_end(&mut Vec::new());
+        }
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -20,8 +20,20 @@ mod tests {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "rs") {
                 let text = std::fs::read_to_string(&path).unwrap();
-                for word in ["rusqlite", "tokio", "axum", "serialport", "std::fs", "std::net", "Timestamp::now"] {
-                    assert!(!text.contains(word) || path.ends_with("mod.rs"), "{} mentions {word}", path.display());
+                for word in [
+                    "rusqlite",
+                    "tokio",
+                    "axum",
+                    "serialport",
+                    "std::fs",
+                    "std::net",
+                    "Timestamp::now",
+                ] {
+                    assert!(
+                        !text.contains(word) || path.ends_with("mod.rs"),
+                        "{} mentions {word}",
+                        path.display()
+                    );
                 }
             }
         }

@@ -294,7 +294,9 @@ impl Pack {
             if self.scanned_total() == 0 {
                 return Ok(());
             }
-            return Err(Refusal::NotSameRecipient { order_no: order.order_no.clone() });
+            return Err(Refusal::NotSameRecipient {
+                order_no: order.order_no.clone(),
+            });
         }
         // The same recipient's order joins the parcel even when it was complete: the box is
         // not sealed until the weight check passes.

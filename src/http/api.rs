@@ -14,7 +14,7 @@ use futures_util::stream::Stream;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{lang_of, AppError, State};
+use super::{lang_of, stated_lang, AppError, State};
 use crate::domain::waybill;
 use crate::i18n;
 use crate::imports;
@@ -129,7 +129,12 @@ pub async fn weight(
     Json(body): Json<WeightBody>,
 ) -> Result<Json<Value>, AppError> {
     let o = app
-        .weight(&station, body.grams, body.stable, lang(&q, &h))
+        .weight(
+            &station,
+            body.grams,
+            body.stable,
+            stated_lang(q.get("lang").map(String::as_str), &h),
+        )
         .await?;
     Ok(Json(serde_json::to_value(o).unwrap_or_default()))
 }
@@ -231,12 +236,12 @@ pub async fn sim_scale(
     tokio::spawn(async move {
         let wobble = [b.grams * 6 / 10, b.grams * 11 / 10, b.grams - 7];
         for g in wobble {
-            if app2.weight(&station, g, false, lang).await.is_err() {
+            if app2.weight(&station, g, false, Some(lang)).await.is_err() {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(150)).await;
         }
-        let _ = app2.weight(&station, b.grams, true, lang).await;
+        let _ = app2.weight(&station, b.grams, true, Some(lang)).await;
     });
     Ok((
         StatusCode::ACCEPTED,

@@ -66,8 +66,14 @@ pub fn app(state: State) -> Router {
 /// The language of a request: `?lang=`, then the `lang` cookie, then `Accept-Language`,
 /// then English.
 pub fn lang_of(query: Option<&str>, headers: &HeaderMap) -> Lang {
+    stated_lang(query, headers).unwrap_or_default()
+}
+
+/// The language a request asks for, if it says one at all (a scale adapter posting readings
+/// usually does not; its verdicts then speak the language of the station's page).
+pub fn stated_lang(query: Option<&str>, headers: &HeaderMap) -> Option<Lang> {
     if let Some(l) = query.and_then(Lang::parse) {
-        return l;
+        return Some(l);
     }
     let cookie = headers
         .get("cookie")
@@ -76,7 +82,7 @@ pub fn lang_of(query: Option<&str>, headers: &HeaderMap) -> Lang {
     for part in cookie.split(';') {
         if let Some(v) = part.trim().strip_prefix("lang=") {
             if let Some(l) = Lang::parse(v) {
-                return l;
+                return Some(l);
             }
         }
     }
@@ -84,7 +90,6 @@ pub fn lang_of(query: Option<&str>, headers: &HeaderMap) -> Lang {
         .get("accept-language")
         .and_then(|v| v.to_str().ok())
         .and_then(Lang::from_accept_language)
-        .unwrap_or_default()
 }
 
 /// Binds the router and serves until the process ends.

@@ -24,7 +24,7 @@ impl CodeSet {
         if data.is_empty() {
             return Err("Code 128 needs at least one character".to_string());
         }
-        if data.len() % 2 == 0 && data.bytes().all(|b| b.is_ascii_digit()) {
+        if data.len().is_multiple_of(2) && data.bytes().all(|b| b.is_ascii_digit()) {
             return Ok(CodeSet::C);
         }
         match data.chars().find(|c| !(' '..='~').contains(c)) {

@@ -3,8 +3,9 @@
 //! Everything that decides where ink goes happens here, once, so the ZPL, PDF and PNG
 //! renderers only translate items into their own commands and cannot disagree about line
 //! breaks or barcode sizes. Text that does not fit its box shrinks (down to its minimum
-//! size) and wraps (up to its line limit); if it still does not fit, it is cut with an
-//! ellipsis and marked `truncated`. It never overflows its box. No I/O happens here; the font
+//! size) and wraps (up to its line limit), preferring a slightly smaller size on fewer lines
+//! to a break; if it still does not fit, it is cut with an ellipsis and marked `truncated`.
+//! It never overflows its box. No I/O happens here; the font
 //! used for measuring is compiled into the binary.
 
 use serde_json::Value;
@@ -656,6 +657,21 @@ mod tests {
         let cut = fit(&text_template(20.0, 4.0, 3.0, 1), &"가".repeat(60));
         assert!(cut.truncated);
         assert!(cut.lines[0].text.ends_with('…'));
+    }
+
+    #[test]
+    fn a_little_shrinking_is_preferred_to_a_break() {
+        // 15 syllables in a 60 mm box fit one line at 4.0 mm, two lines at 4.4 mm: one line.
+        let name = "남궁민수아버지와어머니의긴이름";
+        let block = fit(&text_template(60.0, 11.0, 8.0, 2), name);
+        assert_eq!(block.lines.len(), 1);
+        assert!(block.shrunk && !block.truncated);
+        // Much more text than one line can hold at a readable size wraps instead.
+        let block = fit(
+            &text_template(60.0, 11.0, 8.0, 2),
+            &format!("{name} {name}"),
+        );
+        assert_eq!(block.lines.len(), 2);
     }
 
     #[test]

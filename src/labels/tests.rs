@@ -146,16 +146,42 @@ fn assert_text_inside(l: &Layout) {
             continue;
         };
         let a = block.area;
-        let (ax0, ay0, ax1, ay1) = (a.x as f32, a.y as f32, (a.x + a.w) as f32, (a.y + a.h) as f32);
+        let (ax0, ay0, ax1, ay1) = (
+            a.x as f32,
+            a.y as f32,
+            (a.x + a.w) as f32,
+            (a.y + a.h) as f32,
+        );
         for line in &block.lines {
             let (x0, y0, x1, y1) = block.line_box(line);
-            let inside = x0 >= ax0 - 0.01 && y0 >= ay0 - 0.01 && x1 <= ax1 + 0.01 && y1 <= ay1 + 0.01;
-            assert!(inside, "{}: line {:?} box {:?} outside {:?}", block.element, line.text, (x0, y0, x1, y1), a);
-            if let Some((ix0, iy0, ix1, iy1)) =
-                font::ink_bounds(face, line.x, line.baseline, &line.text, block.em_px, block.bold)
-            {
-                let inside = ix0 >= ax0 - 1.0 && iy0 >= ay0 - 1.0 && ix1 <= ax1 + 1.0 && iy1 <= ay1 + 1.0;
-                assert!(inside, "{}: ink of {:?} {:?} outside {:?}", block.element, line.text, (ix0, iy0, ix1, iy1), a);
+            let inside =
+                x0 >= ax0 - 0.01 && y0 >= ay0 - 0.01 && x1 <= ax1 + 0.01 && y1 <= ay1 + 0.01;
+            assert!(
+                inside,
+                "{}: line {:?} box {:?} outside {:?}",
+                block.element,
+                line.text,
+                (x0, y0, x1, y1),
+                a
+            );
+            if let Some((ix0, iy0, ix1, iy1)) = font::ink_bounds(
+                face,
+                line.x,
+                line.baseline,
+                &line.text,
+                block.em_px,
+                block.bold,
+            ) {
+                let inside =
+                    ix0 >= ax0 - 1.0 && iy0 >= ay0 - 1.0 && ix1 <= ax1 + 1.0 && iy1 <= ay1 + 1.0;
+                assert!(
+                    inside,
+                    "{}: ink of {:?} {:?} outside {:?}",
+                    block.element,
+                    line.text,
+                    (ix0, iy0, ix1, iy1),
+                    a
+                );
             }
         }
     }
@@ -196,7 +222,12 @@ fn korean_chinese_and_long_text_stay_inside_their_boxes() {
     let l = layout(&kr_template(), &data, 203).expect("layout");
     let address = l.text("recipient_address").expect("address drawn");
     assert!(!address.truncated);
-    let printed: String = address.lines.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join(" ");
+    let printed: String = address
+        .lines
+        .iter()
+        .map(|l| l.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
     assert_eq!(printed, address_60);
 }
 
@@ -209,21 +240,37 @@ fn the_note_box_appears_only_with_a_note() {
     data["note"] = json!("");
     let without = layout(&t, &data, 203).expect("layout");
     assert!(without.text("note").is_none());
-    assert_eq!(with.items.len(), without.items.len() + 2, "the note text and its box");
+    assert_eq!(
+        with.items.len(),
+        without.items.len() + 2,
+        "the note text and its box"
+    );
 }
 
 #[test]
 fn zpl_has_the_format_the_printer_needs() {
     let zpl = String::from_utf8(render(&kr_template(), &kr_data(), Format::Zpl).expect("zpl"))
         .expect("ZPL is text");
-    assert!(zpl.starts_with("^XA\n^CI28\n^PW812\n^LL1218\n"), "{}", &zpl[..40]);
+    assert!(
+        zpl.starts_with("^XA\n^CI28\n^PW812\n^LL1218\n"),
+        "{}",
+        &zpl[..40]
+    );
     assert!(zpl.trim_end().ends_with("^XZ"));
     assert!(zpl.contains("^BCN,") && zpl.contains("^FD>;600012345671^FS"));
     assert!(zpl.contains("^BQN,2,") && zpl.contains("^FDMA,600012345671^FS"));
-    assert!(!zpl.contains("^A0"), "no printer fonts: all text is graphics");
+    assert!(
+        !zpl.contains("^A0"),
+        "no printer fonts: all text is graphics"
+    );
     let z300 = String::from_utf8(
-        render_with(&kr_template(), &kr_data(), Format::Zpl, &RenderOptions { dpi: 300 })
-            .expect("zpl"),
+        render_with(
+            &kr_template(),
+            &kr_data(),
+            Format::Zpl,
+            &RenderOptions { dpi: 300 },
+        )
+        .expect("zpl"),
     )
     .expect("text");
     assert!(z300.contains("^PW1200\n^LL1800\n"));
@@ -265,7 +312,11 @@ fn zpl_text_graphics_match_the_preview() {
                         if byte & (0x80 >> bit) != 0 {
                             ink += 1;
                             let (x, y) = (x0 + (byte_i * 8 + bit) as u32, y0 + dy as u32);
-                            assert!(image.get_pixel(x, y)[0] < 128, "{}: dot {x},{y} is white in the PNG", t.file);
+                            assert!(
+                                image.get_pixel(x, y)[0] < 128,
+                                "{}: dot {x},{y} is white in the PNG",
+                                t.file
+                            );
                         }
                     }
                 }
@@ -278,14 +329,20 @@ fn zpl_text_graphics_match_the_preview() {
 #[test]
 fn pdf_is_small_and_keeps_the_text() {
     let data = [kr_data(), cn_data()];
-    let pdf = render_many(&kr_template(), &data, Format::Pdf, &RenderOptions::default())
-        .expect("pdf");
+    let pdf = render_many(
+        &kr_template(),
+        &data,
+        Format::Pdf,
+        &RenderOptions::default(),
+    )
+    .expect("pdf");
     assert!(pdf.starts_with(b"%PDF"));
     // The font is subset on save: a few kilobytes, not megabytes.
     assert!(pdf.len() < 100_000, "{} bytes", pdf.len());
     let mut warnings = Vec::new();
-    let doc = printpdf::PdfDocument::parse(&pdf, &printpdf::PdfParseOptions::default(), &mut warnings)
-        .expect("parses back");
+    let doc =
+        printpdf::PdfDocument::parse(&pdf, &printpdf::PdfParseOptions::default(), &mut warnings)
+            .expect("parses back");
     assert_eq!(doc.page_count(), 2);
     let text: String = doc.extract_text().concat().concat();
     for expected in ["김민지", "롯데택배", "张伟", "广东省深圳市"] {
@@ -296,8 +353,13 @@ fn pdf_is_small_and_keeps_the_text() {
 #[test]
 fn errors_name_the_element_and_the_field() {
     let mut data = kr_data();
-    data["recipient"].as_object_mut().expect("object").remove("phone_masked");
-    let err = render(&kr_template(), &data, Format::Png).expect_err("missing field").to_string();
+    data["recipient"]
+        .as_object_mut()
+        .expect("object")
+        .remove("phone_masked");
+    let err = render(&kr_template(), &data, Format::Png)
+        .expect_err("missing field")
+        .to_string();
     assert!(
         err.contains("shipping-kr-4x6.toml")
             && err.contains("(text \"recipient_phone\")")
@@ -306,9 +368,20 @@ fn errors_name_the_element_and_the_field() {
     );
     data = kr_data();
     data["waybill"] = json!("운송장");
-    let err = render(&kr_template(), &data, Format::Zpl).expect_err("not encodable").to_string();
-    assert!(err.contains("code128") && err.contains("printable ASCII"), "{err}");
-    assert!(render_many(&kr_template(), &[kr_data(), kr_data()], Format::Png, &RenderOptions::default()).is_err());
+    let err = render(&kr_template(), &data, Format::Zpl)
+        .expect_err("not encodable")
+        .to_string();
+    assert!(
+        err.contains("code128") && err.contains("printable ASCII"),
+        "{err}"
+    );
+    assert!(render_many(
+        &kr_template(),
+        &[kr_data(), kr_data()],
+        Format::Png,
+        &RenderOptions::default()
+    )
+    .is_err());
 }
 
 #[test]
@@ -329,17 +402,37 @@ fn templates_load_from_the_directory_or_the_binary() {
     let t = load_template(Some(dir.path()), "shipping-kr-4x6.toml").expect("fallback");
     assert_eq!(t.file, "shipping-kr-4x6.toml");
     // A file in the directory wins, and its errors name its path.
-    std::fs::write(dir.path().join("shipping-kr-4x6.toml"), "title = \"site\"\nwidth_mm = 50\nheight_mm = 30\n")
-        .expect("write");
+    std::fs::write(
+        dir.path().join("shipping-kr-4x6.toml"),
+        "title = \"site\"\nwidth_mm = 50\nheight_mm = 30\n",
+    )
+    .expect("write");
     let t = load_template(Some(dir.path()), "shipping-kr-4x6.toml").expect("site copy");
     assert_eq!(t.title, "site");
-    std::fs::write(dir.path().join("broken.toml"), "width_mm = 50\nheight_mm = 30\n[[element]]\nkind = \"ean13\"\n")
-        .expect("write");
-    let err = load_template(Some(dir.path()), "broken.toml").expect_err("bad kind").to_string();
-    assert!(err.contains("broken.toml") && err.contains("element #1 (ean13)"), "{err}");
+    std::fs::write(
+        dir.path().join("broken.toml"),
+        "width_mm = 50\nheight_mm = 30\n[[element]]\nkind = \"ean13\"\n",
+    )
+    .expect("write");
+    let err = load_template(Some(dir.path()), "broken.toml")
+        .expect_err("bad kind")
+        .to_string();
+    assert!(
+        err.contains("broken.toml") && err.contains("element #1 (ean13)"),
+        "{err}"
+    );
 
     for bad in ["", "..", "../etc/passwd", "a/b.toml"] {
-        assert!(matches!(load_template(Some(dir.path()), bad), Err(LabelError::BadTemplateName(_))), "{bad}");
+        assert!(
+            matches!(
+                load_template(Some(dir.path()), bad),
+                Err(LabelError::BadTemplateName(_))
+            ),
+            "{bad}"
+        );
     }
-    assert!(matches!(load_template(None, "nope.toml"), Err(LabelError::UnknownTemplate(_))));
+    assert!(matches!(
+        load_template(None, "nope.toml"),
+        Err(LabelError::UnknownTemplate(_))
+    ));
 }

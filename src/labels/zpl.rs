@@ -13,6 +13,10 @@ use super::layout::{Item, Layout, TextBlock};
 use super::raster::{self, Bitmap};
 use super::LabelError;
 
+/// The `^BY` bar height pinned before each QR code (the firmware default), by which the
+/// printer shifts a `^FO`-placed QR code down.
+const QR_BY_HEIGHT: u32 = 10;
+
 /// One `^XA`…`^XZ` format per layout, concatenated.
 pub fn render(layouts: &[Layout]) -> Result<Vec<u8>, LabelError> {
     let mut out = String::new();
@@ -56,12 +60,15 @@ fn format_one(layout: &Layout, out: &mut String) -> Result<(), LabelError> {
                 );
             }
             Item::Qr(qr) => {
+                // Zebra firmware moves a `^FO`-placed QR code down by the current `^BY` bar
+                // height, which persists in the printer between jobs. Pin it and start the
+                // field that much higher so the symbol lands where the layout put it.
                 let (fh, data) = field_data(&qr.data);
                 let _ = writeln!(
                     out,
-                    "^FO{},{}^BQN,2,{}{fh}^FD{}A,{data}^FS",
+                    "^BY2,3,{QR_BY_HEIGHT}^FO{},{}^BQN,2,{}{fh}^FD{}A,{data}^FS",
                     qr.x,
-                    qr.y,
+                    qr.y.saturating_sub(QR_BY_HEIGHT),
                     qr.module,
                     qr.ecc.letter()
                 );
