@@ -241,11 +241,13 @@ fn refused_pack_in_progress() {
     // The order is being packed at bench-1: bench-2 cannot take it.
     assert_refused(&s, "bench-2", "T-1001", "pack_in_progress");
     assert!(pack(&s, "bench-2").is_null());
-    // A complete pack waiting for the scale takes no other order.
-    open(&s, "bench-2", "T-1008");
-    assert_eq!(s.scan("bench-2", TSHIRT)["action"], "pack_complete");
-    assert_refused(&s, "bench-2", "T-1007", "pack_in_progress");
-    assert_eq!(pack(&s, "bench-2")["status"], "weighing");
+    // Also before any item is scanned there.
+    assert_eq!(s.post("/api/v1/stations/bench-1/cancel", json!({})).0, 200);
+    open(&s, "bench-1", "T-1001");
+    // (Another code in between, or the same code again would be a debounced double read.)
+    assert_refused(&s, "bench-2", "NO-SUCH-CODE", "unknown_code");
+    assert_refused(&s, "bench-2", "T-1001", "pack_in_progress");
+    assert_eq!(order(&s, "T-1001")["status"], "packing");
 }
 
 #[test]
@@ -260,6 +262,11 @@ fn refused_not_same_recipient() {
     assert_eq!(p["orders"].as_array().unwrap().len(), 1);
     assert_eq!(p["orders"][0]["order_no"], "T-1001");
     assert_eq!(order(&s, "T-1002")["status"], "ready");
+    // Nor can it join a complete parcel waiting for the scale.
+    s.scan("bench-1", SOCKS);
+    assert_eq!(s.scan("bench-1", TSHIRT_ALT)["action"], "pack_complete");
+    assert_refused(&s, "bench-1", "T-1002", "not_same_recipient");
+    assert_eq!(pack(&s, "bench-1")["status"], "weighing");
 }
 
 #[test]
@@ -559,107 +566,78 @@ fn reprint_keeps_the_number_and_prints_again() {
     assert_eq!(ev["kind"], "reprint", "{ev}");
 }
 
-/// While the benches are busy, every reprint must still answer with its own event id (the
-/// id of the event that records it), not whatever event was written last.
+/// Reprints from several managers at once (and benches scanning meanwhile): each answer must
+/// carry the id of the event that records that reprint, so no two answers share an id.
 #[test]
-fn reprint_answers_its_own_event_id_under_load() {
+fn concurrent_reprints_answer_their_own_event_ids() {
     use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
     let s = TestServer::start();
     sign_in(&s, "bench-1");
     sign_in(&s, "bench-2");
     let wb = ship_t1006(&s, "bench-1");
-    let stop = std::sync::Arc::new(AtomicBool::new(false));
-    // Scans at both benches, and refused reprints (recorded, and not bound to a bench), so
-    // the database writer always has several writes waiting.
-    let mut targets: Vec<(String, Value)> = ["bench-1", "bench-2"]
+    let stop = Arc::new(AtomicBool::new(false));
+    let scanners: Vec<_> = ["bench-1", "bench-2"]
         .iter()
         .map(|st| {
-            (
-                s.url(&format!("/api/v1/stations/{st}/scan")),
-                json!({ "code": "BUSY" }),
-            )
-        })
-        .collect();
-    for _ in 0..6 {
-        targets.push((
-            s.url(&format!("/api/v1/shipments/{wb}/reprint")),
-            json!({ "badge": PACKER }),
-        ));
-    }
-    // And an office re-importing a large order file: its transaction holds the writer, so
-    // the writes of the benches queue up and commit together.
-    let mut big = String::from(
-        "order_no,channel,paid_at,recipient_name,recipient_phone,address,postcode,sku,qty,note,flag\n",
-    );
-    for i in 0..2000 {
-        big.push_str(&format!(
-            "L-{i},smartstore,2026-11-23 09:00,홍길동,010-1234-0000,서울 중구 {i},04524,SK-3P,1,,\n"
-        ));
-    }
-    let import = s.url("/api/v1/import/orders?filename=big.csv&badge=B-MGR-01");
-    let (st, v) = post_bytes(
-        &s,
-        "/api/v1/import/orders?filename=big.csv&badge=B-MGR-01",
-        big.as_bytes(),
-    );
-    assert_eq!(st, 200, "{v}");
-    let importer = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                let _ = ureq::post(&import).send_bytes(big.as_bytes());
-            }
-        })
-    };
-    let busy: Vec<_> = targets
-        .into_iter()
-        .map(|(url, body)| {
             let stop = stop.clone();
+            let url = s.url(&format!("/api/v1/stations/{st}/scan"));
             std::thread::spawn(move || {
+                let mut n = 0;
                 while !stop.load(Ordering::Relaxed) {
-                    let _ = ureq::post(&url).send_json(body.clone());
+                    n += 1;
+                    let _ = ureq::post(&url).send_json(json!({ "code": format!("BUSY-{n}") }));
                 }
             })
         })
         .collect();
-    let deadline = std::time::Instant::now() + Duration::from_secs(4);
-    let mut wrong = Vec::new();
-    let mut reprints = 0;
-    while wrong.is_empty() && std::time::Instant::now() < deadline {
-        let (st, v) = s.post(
-            &format!("/api/v1/shipments/{wb}/reprint"),
-            json!({ "badge": MANAGER }),
-        );
-        assert_eq!(st, 200, "{v}");
-        assert_eq!(v["action"], "reprinted", "{v}");
-        reprints += 1;
-        let id = v["event_id"].as_i64().unwrap();
-        let (_, ev) = s.get(&format!("/api/v1/events?after={}&limit=1", id - 1));
-        let ev = ev["events"][0].clone();
-        assert_eq!(ev["id"], id, "{ev}");
-        // The busy threads' refused reprints are events of kind `reprint` too, so the
-        // operator and verdict tell this one apart.
-        if ev["kind"] != "reprint"
-            || ev["verdict"] != "accepted"
-            || ev["operator"] != MANAGER
-            || ev["waybill"] != wb.as_str()
-        {
-            wrong.push(ev);
-        }
-    }
+    let reprinters: Vec<_> = (0..4)
+        .map(|_| {
+            let url = s.url(&format!("/api/v1/shipments/{wb}/reprint"));
+            std::thread::spawn(move || {
+                let mut ids = Vec::new();
+                for _ in 0..40 {
+                    let v: Value = ureq::post(&url)
+                        .send_json(json!({ "badge": MANAGER }))
+                        .expect("reprint")
+                        .into_json()
+                        .expect("json");
+                    assert_eq!(v["action"], "reprinted", "{v}");
+                    ids.push(v["event_id"].as_i64().expect("event id"));
+                }
+                ids
+            })
+        })
+        .collect();
+    let mut answered: Vec<i64> = reprinters
+        .into_iter()
+        .flat_map(|t| t.join().expect("reprinter"))
+        .collect();
     stop.store(true, Ordering::Relaxed);
-    let (_, all) = s.get("/api/v1/events?after=0&limit=100000");
-    eprintln!(
-        "DEBUG reprints {reprints} events {}",
-        all["events"].as_array().unwrap().len()
-    );
-    for b in busy {
-        b.join().unwrap();
+    for t in scanners {
+        t.join().unwrap();
     }
-    importer.join().unwrap();
-    assert!(
-        wrong.is_empty(),
-        "after {reprints} reprints, one answered with another request's event id: {wrong:?}"
+    answered.sort_unstable();
+
+    let (_, all) = s.get("/api/v1/events?after=0&limit=100000");
+    let recorded: Vec<i64> = all["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["kind"] == "reprint" && e["verdict"] == "accepted" && e["waybill"] == wb.as_str()
+        })
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(recorded.len(), 160, "every reprint is recorded once");
+    let mut shared = answered.clone();
+    shared.dedup();
+    assert_eq!(
+        answered,
+        recorded,
+        "reprint answers carry other events' ids ({} distinct ids for {} reprints)",
+        shared.len(),
+        answered.len()
     );
 }
 
@@ -785,6 +763,29 @@ fn bundle_of_two_orders_ships_as_one_parcel() {
 }
 
 // ----- orders and imports -------------------------------------------------------------
+
+#[test]
+fn the_same_recipients_order_joins_a_complete_parcel() {
+    let s = TestServer::start();
+    sign_in(&s, "bench-1");
+    open(&s, "bench-1", "T-1004");
+    assert_eq!(s.scan("bench-1", TEA)["action"], "pack_complete");
+    assert_eq!(pack(&s, "bench-1")["status"], "weighing");
+    let v = s.scan("bench-1", "T-1005");
+    assert_eq!(v["action"], "bundled", "{v}");
+    let p = pack(&s, "bench-1");
+    assert_eq!(p["status"], "scanning", "{p}");
+    assert_eq!(p["scanned"], 1);
+    assert_eq!(p["required"], 3);
+    // A reading now decides nothing: the parcel is not complete any more.
+    assert_eq!(s.weigh("bench-1", 310, true)["action"], "reading_recorded");
+    s.scan("bench-1", SOCKS);
+    assert_eq!(s.scan("bench-1", SOCKS_ALT)["action"], "pack_complete");
+    let v = s.weigh("bench-1", 500, true);
+    assert_eq!(v["action"], "shipped", "{v}");
+    let sh = shipment(&s, v["waybill"].as_str().unwrap());
+    assert_eq!(sh["orders"], json!(["T-1004", "T-1005"]), "{sh}");
+}
 
 #[test]
 fn orders_api_lists_ready_orders_and_gives_lines() {

@@ -34,7 +34,7 @@ fn client(
     let mut n = 0u64;
     while !stop.load(Ordering::Relaxed) {
         n += 1;
-        let (path, body, what) = if n % 4 == 0 {
+        let (path, body, what) = if n.is_multiple_of(4) {
             let grams = 100 + (n as i64 % 900);
             (
                 format!("{base}/api/v1/stations/{station}/weight"),

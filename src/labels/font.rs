@@ -33,8 +33,8 @@ pub fn face() -> Result<&'static FontRef<'static>, LabelError> {
         .ok_or_else(|| LabelError::Font("the embedded font does not parse".to_string()))
 }
 
-/// printpdf's view of the font, parsed on first use. It is built once and kept, because
-/// parsing a 19,000-glyph font takes far longer than writing a one-page PDF.
+/// printpdf's view of the font, parsed on the first PDF and kept (about 6 MB), since every
+/// later PDF needs it again.
 pub fn pdf_font() -> Result<&'static printpdf::ParsedFont, LabelError> {
     static PARSED: OnceLock<Option<printpdf::ParsedFont>> = OnceLock::new();
     PARSED
