@@ -554,7 +554,7 @@ impl CpuUse {
         }
         let mut server_threads: Vec<(String, u64)> =
             by_name.into_iter().filter(|(_, t)| *t > 0).collect();
-        server_threads.sort_by(|a, b| b.1.cmp(&a.1));
+        server_threads.sort_by_key(|t| std::cmp::Reverse(t.1));
         let server_total = server_threads.iter().map(|(_, t)| t).sum();
         CpuUse {
             server_total,

@@ -415,11 +415,12 @@ impl App {
             let mut after = pack.clone();
             after.apply_item(&counted);
             ev.verdict = "accepted".into();
-            let saved = after.clone();
+            let (pid, sku, n) = (pack.id, counted.sku.clone(), counted.scanned);
+            let status = (after.status != pack.status).then_some(after.status);
             let id = self
                 .db
                 .write(move |c| {
-                    storage::save_pack(c, &saved)?;
+                    storage::save_count(c, pid, &sku, n, status)?;
                     storage::insert_event(c, &ev)
                 })
                 .await?;

@@ -531,6 +531,27 @@ pub fn save_pack(c: &Connection, p: &Pack) -> Result<()> {
     Ok(())
 }
 
+/// Records one SKU's new count (and the pack's status when it changed): the write of an
+/// item scan, kept to one or two statements because it is the hottest write there is.
+pub fn save_count(
+    c: &Connection,
+    pack_id: i64,
+    sku: &str,
+    scanned: i64,
+    status: Option<PackStatus>,
+) -> Result<()> {
+    c.prepare_cached(
+        "INSERT INTO pack_counts (pack_id, sku, scanned) VALUES (?1, ?2, ?3)
+         ON CONFLICT(pack_id, sku) DO UPDATE SET scanned = excluded.scanned",
+    )?
+    .execute(params![pack_id, sku, scanned])?;
+    if let Some(status) = status {
+        c.prepare_cached("UPDATE packs SET status = ?2 WHERE id = ?1")?
+            .execute(params![pack_id, status.as_str()])?;
+    }
+    Ok(())
+}
+
 /// Closes a pack as shipped or cancelled; cancelled orders go back to `ready`.
 pub fn close_pack(c: &Connection, p: &Pack, status: &str, now: &str) -> Result<()> {
     c.execute(
