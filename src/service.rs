@@ -84,6 +84,18 @@ pub struct Verdict {
     pub event_id: i64,
 }
 
+impl From<&Outcome> for Verdict {
+    fn from(o: &Outcome) -> Verdict {
+        Verdict {
+            verdict: o.verdict,
+            code: o.code.clone(),
+            action: o.action.clone(),
+            message: o.message.clone(),
+            event_id: o.event_id,
+        }
+    }
+}
+
 #[derive(Default)]
 struct StationState {
     operator: Option<Operator>,
@@ -313,13 +325,7 @@ impl App {
         let outcome = self
             .decide_scan(&mut st, station, &scanned, ev, lang)
             .await?;
-        st.last = Some(Verdict {
-            verdict: outcome.verdict,
-            code: outcome.code.clone(),
-            action: outcome.action.clone(),
-            message: outcome.message.clone(),
-            event_id: outcome.event_id,
-        });
+        st.last = Some(Verdict::from(&outcome));
         drop(st);
         self.notify(station);
         Ok(outcome)
@@ -768,13 +774,7 @@ impl App {
             }
         };
         if deciding {
-            st.last = Some(Verdict {
-                verdict: outcome.verdict,
-                code: outcome.code.clone(),
-                action: outcome.action.clone(),
-                message: outcome.message.clone(),
-                event_id: outcome.event_id,
-            });
+            st.last = Some(Verdict::from(&outcome));
         }
         drop(st);
         self.notify(station);
@@ -832,13 +832,7 @@ impl App {
                 lang,
             )
             .await?;
-        st.last = Some(Verdict {
-            verdict: o.verdict,
-            code: o.code.clone(),
-            action: o.action.clone(),
-            message: o.message.clone(),
-            event_id: o.event_id,
-        });
+        st.last = Some(Verdict::from(&o));
         drop(st);
         self.notify(station);
         Ok(o)

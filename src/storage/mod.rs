@@ -78,23 +78,27 @@ pub fn upsert_catalog(c: &Connection, items: &[CatalogItem]) -> Result<ImportSum
     Ok(sum)
 }
 
+/// A `catalog_items` row (columns sku, name, unit_weight_g, location, cost, category,
+/// option) without its barcodes.
+fn catalog_row(r: &rusqlite::Row) -> rusqlite::Result<CatalogItem> {
+    Ok(CatalogItem {
+        sku: r.get(0)?,
+        name: r.get(1)?,
+        unit_weight_g: r.get(2)?,
+        location: r.get(3)?,
+        cost: r.get(4)?,
+        category: r.get(5)?,
+        option: r.get(6)?,
+        barcodes: vec![],
+    })
+}
+
 fn get_catalog_item(c: &Connection, sku: &str) -> Result<Option<CatalogItem>> {
     let item = c
         .query_row(
             "SELECT sku, name, unit_weight_g, location, cost, category, option FROM catalog_items WHERE sku = ?1",
             [sku],
-            |r| {
-                Ok(CatalogItem {
-                    sku: r.get(0)?,
-                    name: r.get(1)?,
-                    unit_weight_g: r.get(2)?,
-                    location: r.get(3)?,
-                    cost: r.get(4)?,
-                    category: r.get(5)?,
-                    option: r.get(6)?,
-                    barcodes: vec![],
-                })
-            },
+            catalog_row,
         )
         .optional()?;
     let Some(mut item) = item else {
@@ -119,18 +123,7 @@ pub fn load_catalog(c: &Connection) -> Result<Vec<CatalogItem>> {
         "SELECT sku, name, unit_weight_g, location, cost, category, option FROM catalog_items ORDER BY sku",
     )?;
     let items = st
-        .query_map([], |r| {
-            Ok(CatalogItem {
-                sku: r.get(0)?,
-                name: r.get(1)?,
-                unit_weight_g: r.get(2)?,
-                location: r.get(3)?,
-                cost: r.get(4)?,
-                category: r.get(5)?,
-                option: r.get(6)?,
-                barcodes: vec![],
-            })
-        })?
+        .query_map([], catalog_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(items
         .into_iter()
