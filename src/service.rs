@@ -602,42 +602,49 @@ impl App {
                 } else {
                     // Nothing scanned yet: the packer switches to another order.
                     let old = pack.clone();
-                    let (station_id, now) = (station.to_string(), ev.at.clone());
-                    let order2 = order.clone();
-                    let (id, pack_id) = self
-                        .db
-                        .write(move |c| {
-                            storage::close_pack(c, &old, "cancelled", &now)?;
-                            let pid = storage::create_pack(c, &station_id, &operator, &now)?;
-                            storage::add_pack_order(c, pid, 1, &order2.order_no)?;
-                            ev.pack_id = Some(pid);
-                            Ok((storage::insert_event(c, &ev)?, pid))
-                        })
-                        .await?;
-                    st.pack = Some(Pack::new(pack_id, order.clone()));
-                    // The last parcel's weight says nothing about this one.
-                    st.reading = None;
-                    Ok(self.opened_outcome(&order, lang, id))
+                    self.start_pack(st, station, order, ev, operator, Some(old), lang)
+                        .await
                 }
             }
             None => {
                 ev.verdict = "accepted".into();
-                let (station_id, now, order2) = (station.to_string(), ev.at.clone(), order.clone());
-                let (id, pack_id) = self
-                    .db
-                    .write(move |c| {
-                        let pid = storage::create_pack(c, &station_id, &operator, &now)?;
-                        storage::add_pack_order(c, pid, 1, &order2.order_no)?;
-                        ev.pack_id = Some(pid);
-                        Ok((storage::insert_event(c, &ev)?, pid))
-                    })
-                    .await?;
-                st.pack = Some(Pack::new(pack_id, order.clone()));
-                // The last parcel's weight says nothing about this one.
-                st.reading = None;
-                Ok(self.opened_outcome(&order, lang, id))
+                self.start_pack(st, station, order, ev, operator, None, lang)
+                    .await
             }
         }
+    }
+
+    /// Opens a new pack for `order` at the station, cancelling `replacing` in the same
+    /// transaction when the packer switched orders.
+    #[allow(clippy::too_many_arguments)]
+    async fn start_pack(
+        &self,
+        st: &mut StationState,
+        station: &str,
+        order: crate::domain::packing::PackOrder,
+        mut ev: NewEvent,
+        operator: String,
+        replacing: Option<Pack>,
+        lang: Lang,
+    ) -> Result<Outcome, ServiceError> {
+        let (station_id, now, order_no) =
+            (station.to_string(), ev.at.clone(), order.order_no.clone());
+        let (id, pack_id) = self
+            .db
+            .write(move |c| {
+                if let Some(old) = &replacing {
+                    storage::close_pack(c, old, "cancelled", &now)?;
+                }
+                let pid = storage::create_pack(c, &station_id, &operator, &now)?;
+                storage::add_pack_order(c, pid, 1, &order_no)?;
+                ev.pack_id = Some(pid);
+                Ok((storage::insert_event(c, &ev)?, pid))
+            })
+            .await?;
+        st.pack = Some(Pack::new(pack_id, order.clone()));
+        // The last parcel's weight says nothing about this one.
+        st.reading = None;
+        Ok(self.opened_outcome(&order, lang, id))
     }
 
     fn opened_outcome(
