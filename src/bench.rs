@@ -7,6 +7,11 @@
 //! insert loop with the server's pragmas (one row per transaction) shows what the disk allows
 //! one durable writer to do, so the server's figures can be judged against it.
 //!
+//! Those rounds scan as fast as the server answers (no packer does): they measure capacity.
+//! A last round paces the 50 stations at `--rate` scans per second each, the load of a busy
+//! floor with headroom, and measures each scan from the moment it was due, so a slow answer
+//! that delays the next scan is counted against the server, not hidden.
+//!
 //! It prints figures; it is not a test and asserts nothing about them.
 
 use std::io::{BufRead, BufReader, IsTerminal, Write};
@@ -37,7 +42,8 @@ type HttpClient = Client<HttpConnector, Full<Bytes>>;
 /// Runs the benchmark and prints its figures: `stations` is the number of concurrent
 /// stations of each round (1, 10 and 50 when empty), `seconds` the length of each round and
 /// of the bare SQLite loop.
-pub fn run(stations: &[usize], seconds: u64) -> Result<()> {
+/// `rate` is the scans per second of each station in the paced round (none when 0).
+pub fn run(stations: &[usize], seconds: u64, rate: f64) -> Result<()> {
     let rounds: Vec<usize> = if stations.is_empty() {
         vec![1, 10, 50]
     } else {
@@ -48,6 +54,13 @@ pub fn run(stations: &[usize], seconds: u64) -> Result<()> {
     }
     if seconds == 0 {
         bail!("--seconds must be at least 1");
+    }
+    if !(0.0..=1000.0).contains(&rate) {
+        bail!("--rate: {rate} is not between 0 and 1000 scans per second");
+    }
+    let mut rounds: Vec<(usize, Option<f64>)> = rounds.into_iter().map(|n| (n, None)).collect();
+    if rate > 0.0 {
+        rounds.push((STATIONS, Some(rate)));
     }
     let exe = std::env::current_exe().context("cannot find the packbench executable")?;
     let work = WorkDir::create()?;
@@ -95,10 +108,10 @@ pub fn run(stations: &[usize], seconds: u64) -> Result<()> {
 
     let mut results = Vec::new();
     let mut cpu = Vec::new();
-    for &n in &rounds {
+    for &(n, pace) in &rounds {
         let (server_before, client_before) = (thread_cpu(server.child.id()), process_cpu("self"));
         let busy_before = machine_busy();
-        let r = rt.block_on(round(&server.base, n, Duration::from_secs(seconds)));
+        let r = rt.block_on(round(&server.base, n, pace, Duration::from_secs(seconds)));
         let r = r.with_context(|| format!("round with {n} stations"))?;
         server.check_alive()?;
         let server_after = thread_cpu(server.child.id());
@@ -118,8 +131,8 @@ pub fn run(stations: &[usize], seconds: u64) -> Result<()> {
     );
     println!("idle RSS: {}", idle.rss_text());
     println!(
-        "{:<9} {:>8} {:>9} {:>8} {:>8} {:>8} {:>7} {:>8}",
-        "stations", "scans", "scans/s", "p50 ms", "p99 ms", "max ms", "errors", "vs bare"
+        "{:<9} {:<10} {:>8} {:>9} {:>8} {:>8} {:>8} {:>7} {:>8}",
+        "stations", "each", "scans", "scans/s", "p50 ms", "p99 ms", "max ms", "errors", "vs bare"
     );
     for r in &results {
         let ratio = if bare.per_second > 0.0 {
@@ -128,8 +141,9 @@ pub fn run(stations: &[usize], seconds: u64) -> Result<()> {
             f64::NAN
         };
         println!(
-            "{:<9} {:>8} {:>9.1} {:>8.3} {:>8.3} {:>8.3} {:>7} {:>7.2}x",
+            "{:<9} {:<10} {:>8} {:>9.1} {:>8.3} {:>8.3} {:>8.3} {:>7} {:>7.2}x",
             r.stations,
+            r.pace_text(),
             r.scans,
             r.per_second,
             ms(r.latency.p50),
@@ -167,8 +181,9 @@ pub fn run(stations: &[usize], seconds: u64) -> Result<()> {
             .map(|(name, t)| format!("{name} {:.0}%", pct(*t)))
             .collect();
         println!(
-            "  {:>2} stations: server {:.0}% ({per_scan:.3} ms cpu/scan: {}), bench client {:.0}%, other processes {:.0}%",
+            "  {:>2} stations at {}: server {:.0}% ({per_scan:.3} ms cpu/scan: {}), bench client {:.0}%, other processes {:.0}%",
             r.stations,
+            r.pace_text(),
             pct(c.server_total),
             threads.join(", "),
             pct(c.client),
@@ -177,7 +192,11 @@ pub fn run(stations: &[usize], seconds: u64) -> Result<()> {
     }
     for r in &results {
         if let Some(e) = &r.first_error {
-            println!("first error with {} stations: {e}", r.stations);
+            println!(
+                "first error with {} stations at {}: {e}",
+                r.stations,
+                r.pace_text()
+            );
         }
     }
     Ok(())
@@ -579,6 +598,8 @@ fn new_client(idle: usize) -> HttpClient {
 
 struct RoundResult {
     stations: usize,
+    /// Scans per second of each station, or `None` for as fast as the server answers.
+    pace: Option<f64>,
     elapsed: Duration,
     scans: u64,
     errors: u64,
@@ -604,7 +625,20 @@ impl StationRun {
     }
 }
 
-async fn round(base: &str, n: usize, length: Duration) -> Result<RoundResult> {
+impl RoundResult {
+    fn pace_text(&self) -> String {
+        match self.pace {
+            Some(rate) => format!("{rate}/s"),
+            None => "max".into(),
+        }
+    }
+}
+
+/// One round of `n` stations for `length`. Unpaced, each station sends its next scan as
+/// soon as the last is answered and a scan's latency is its round trip. Paced at `rate`
+/// scans/s, station `i` scans on a fixed timetable (phase-shifted so the stations do not
+/// fire together) and a scan's latency runs from when it was due to when it was answered.
+async fn round(base: &str, n: usize, pace: Option<f64>, length: Duration) -> Result<RoundResult> {
     // Every station signs in and opens its order before the clock starts.
     let mut ready = Vec::with_capacity(n);
     for i in 1..=n {
@@ -634,10 +668,23 @@ async fn round(base: &str, n: usize, length: Duration) -> Result<RoundResult> {
                 ..Default::default()
             };
             let mut k = 0usize;
+            let interval = pace.map(|rate| Duration::from_secs_f64(1.0 / rate));
+            let mut due = start + interval.map_or(Duration::ZERO, |iv| iv * i as u32 / n as u32);
             while Instant::now() < deadline {
                 let code = &codes[k % 2];
                 k += 1;
-                let t0 = Instant::now();
+                let t0 = match interval {
+                    Some(iv) => {
+                        if due >= deadline {
+                            break;
+                        }
+                        tokio::time::sleep_until(due.into()).await;
+                        let t = due;
+                        due += iv;
+                        t
+                    }
+                    None => Instant::now(),
+                };
                 let result = scan(&client, &uri, code).await;
                 let took = t0.elapsed();
                 match result {
@@ -685,6 +732,7 @@ async fn round(base: &str, n: usize, length: Duration) -> Result<RoundResult> {
 
     Ok(RoundResult {
         stations: n,
+        pace,
         elapsed,
         scans: all.accepted,
         errors: all.errors,

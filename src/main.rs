@@ -67,6 +67,9 @@ enum Cmd {
         /// Seconds per round.
         #[arg(long, default_value_t = 5)]
         seconds: u64,
+        /// Scans per second of each of 50 stations in a last, paced round (0: no such round).
+        #[arg(long, default_value_t = 10.0)]
+        rate: f64,
     },
 }
 
@@ -208,7 +211,11 @@ fn main() -> Result<()> {
             println!("{} ({} bytes)", out.display(), bytes.len());
             Ok(())
         }
-        Cmd::Bench { stations, seconds } => packbench::bench::run(&stations, seconds),
+        Cmd::Bench {
+            stations,
+            seconds,
+            rate,
+        } => packbench::bench::run(&stations, seconds, rate),
     }
 }
 
