@@ -5,3 +5,4 @@
 //! no hardware; a device fault is reported as an error and never loses a scan or a shipment.
 
 pub mod printer;
+pub mod profile;
