@@ -397,6 +397,108 @@ async fn red_note_and_languages(c: &Client, srv: &TestServer) {
     );
 }
 
+/// The manager page's import form: a file with mistakes is refused with every problem listed
+/// by row and column and nothing imported; a wrong badge is refused; a good file is imported
+/// and summarised.
+async fn import_through_the_manager_page(c: &Client, srv: &TestServer) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = dir.path().join("orders-bad.csv");
+    std::fs::write(
+        &bad,
+        "order_no,channel,paid_at,recipient_name,recipient_phone,address,postcode,sku,qty,note,flag
+         W-1,generic,2026-11-23 09:00,김민지,010-1234-5678,서울 강남구 1,06234,TS-WH-L,2,,
+         W-2,generic,2026-11-23 09:00,王芳,13800138000,上海市 1,200000,NO-SUCH-SKU,1,,
+         W-3,generic,2026-11-23 09:00,Ann,010-0000-0000,Seoul 1,06234,SK-3P,many,,
+",
+    )
+    .expect("write bad orders");
+    let good = dir.path().join("catalog-new.csv");
+    std::fs::write(
+        &good,
+        "sku,name,barcodes,unit_weight_g,location,cost
+TEA-01,녹차 티백,8801234500017,120,C-02-01,3000
+",
+    )
+    .expect("write catalog");
+
+    c.goto(&srv.url("/manager?lang=en"))
+        .await
+        .expect("open the manager page");
+    wait_js(
+        c,
+        "the import form",
+        "document.getElementById('import-form')",
+    )
+    .await;
+    let submit = |kind: &'static str, file: std::path::PathBuf, badge: &'static str| async move {
+        js(
+            c,
+            &format!(
+                "document.getElementById('import-kind').value = '{kind}';                  document.getElementById('import-badge').value = '{badge}';                  document.getElementById('import-status').textContent = ''; return true;"
+            ),
+        )
+        .await;
+        let input = c
+            .find(fantoccini::Locator::Id("import-file"))
+            .await
+            .expect("file input");
+        input
+            .send_keys(file.to_str().expect("utf-8 path"))
+            .await
+            .expect("choose the file");
+        c.find(fantoccini::Locator::Id("import-submit"))
+            .await
+            .expect("import button")
+            .click()
+            .await
+            .expect("click import");
+        wait_js(
+            c,
+            "the import's answer",
+            "document.getElementById('import-status').className !== '' &&              !document.getElementById('import-submit').disabled",
+        )
+        .await;
+        js(
+            c,
+            "const rows = [...document.querySelectorAll('#import-problems tbody tr')];              return { cls: document.getElementById('import-status').className,                       text: document.getElementById('import-status').textContent,                       shown: !document.getElementById('import-problems').hidden,                       rows: rows.map(r => [...r.cells].map(td => td.textContent)) };",
+        )
+        .await
+    };
+
+    let r = submit("orders", bad, "B-MGR-01").await;
+    assert_eq!(r["cls"], "bad", "{r:#}");
+    assert!(
+        r["text"].as_str().unwrap().contains("Nothing was imported"),
+        "{r:#}"
+    );
+    let rows = r["rows"].as_array().expect("problem rows");
+    assert!(r["shown"] == true && rows.len() >= 2, "{r:#}");
+    let flat = r["rows"].to_string();
+    assert!(
+        flat.contains("orders-bad.csv:3") && flat.contains("NO-SUCH-SKU"),
+        "{r:#}"
+    );
+    assert!(
+        flat.contains("orders-bad.csv:4") && flat.contains("qty"),
+        "{r:#}"
+    );
+    js(
+        c,
+        "document.getElementById('import').scrollIntoView(); return true;",
+    )
+    .await;
+    screenshot(c, "manager-import-refused-en.png").await;
+    let imported = srv.get("/api/v1/orders/W-1");
+    assert_ne!(imported.0, 200, "nothing of a refused file is imported");
+
+    let r = submit("catalog", good.clone(), "B-PACK-01").await;
+    assert_eq!(r["cls"], "bad", "a packer's badge cannot import: {r:#}");
+
+    let r = submit("catalog", good, "B-MGR-01").await;
+    assert_eq!(r["cls"], "good", "{r:#}");
+    assert!(r["text"].as_str().unwrap().contains("1 new"), "{r:#}");
+}
+
 /// Runs `f`, then always ends the browser session, then reports `f`'s panic if any.
 async fn with_browser<F, Fut>(f: F)
 where
@@ -421,6 +523,7 @@ async fn bench_page_packs_an_order_by_scanning() {
     with_browser(|c| async move {
         pack_on_the_bench(&c, &srv).await;
         red_note_and_languages(&c, &srv).await;
+        import_through_the_manager_page(&c, &srv).await;
     })
     .await;
     eprintln!("browser test took {:?}", started.elapsed());

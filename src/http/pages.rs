@@ -318,7 +318,9 @@ pub async fn manager(
          <div class=\"tile warn\"><b>{hold}</b><span>{l_hold}</span></div></section>\
          <section class=\"card\"><h2>{l_throughput}</h2><img src=\"/manager/throughput.svg?lang={lc}\" alt=\"{l_throughput}\" width=\"720\" height=\"200\"></section>\
          <section class=\"card\"><h2>{l_stations}</h2><table><tr><th>{l_station}</th><th>{l_packer}</th><th>{l_open}</th><th>{l_packed}</th><th>{l_printer}</th></tr>{rows}</table></section>\
+         {import}\
          <section class=\"card\"><h2>{l_pending}</h2><table><tr><th>{l_order}</th><th>{l_paid}</th><th>{l_recipient}</th><th>{l_units}</th><th></th></tr>{pending}</table></section></main>",
+        import = import_card(lang),
         wh = esc(&app.config.warehouse.name),
         cutoff_text = esc(&cutoff_text),
         switch = lang_switch(lang, "/manager"),
@@ -344,12 +346,30 @@ pub async fn manager(
         l_recipient = t("start.recipient"),
         l_units = t("start.units"),
     );
-    Ok(page(
+    Ok(page(lang, &i18n::t(lang, "manager.title"), "", &body))
+}
+
+/// The manager page's import form: a catalog or orders file sent to the import API with the
+/// manager's badge, an upload bar, then the summary or every problem by row and column.
+fn import_card(lang: Lang) -> String {
+    let keys = [
+        "no_file",
+        "uploading",
+        "checking",
+        "done",
+        "refused",
+        "failed",
+    ];
+    let messages: serde_json::Map<String, Value> = keys
+        .iter()
+        .map(|k| (k.to_string(), json!(i18n::t(lang, &format!("import.{k}")))))
+        .collect();
+    let messages = Value::Object(messages).to_string().replace("</", "<\\/");
+    fill(
+        include_str!("import.html"),
+        &[("messages", messages), ("lang", lang.code().to_string())],
         lang,
-        &i18n::t(lang, "manager.title"),
-        "<meta http-equiv=\"refresh\" content=\"30\">",
-        &body,
-    ))
+    )
 }
 
 /// Parcels packed per local hour today, as an SVG bar chart drawn on the server.
