@@ -14,6 +14,8 @@
 //!
 //! It prints figures; it is not a test and asserts nothing about them.
 
+pub mod scale;
+
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -8,6 +8,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::devices::scanner::ScannerSpec;
+use crate::devices::transport::Transport;
 use crate::domain::waybill::{self, CourierRule};
 use crate::domain::weight::Tolerance;
 use crate::domain::Grams;
@@ -43,6 +45,40 @@ pub struct Config {
     /// Where label templates are read from; the embedded copies are used when absent.
     #[serde(default)]
     pub label_templates: Option<String>,
+    /// Named printers a station can use or a label can be redirected to.
+    #[serde(default)]
+    pub printers: Vec<PrinterConfig>,
+    #[serde(default)]
+    pub devices: DevicesConfig,
+}
+
+/// A named printer: where its jobs go and which profile (language, resolution) it has.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrinterConfig {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    /// A transport spec: `tcp://HOST[:PORT]`, `serial:PATH?baud=N`, `file:PATH`, `lp:QUEUE`,
+    /// `spool:DIR`, `emulator` or `none`.
+    pub spec: String,
+    /// A printer profile from `firmware-config/printers/`.
+    #[serde(default = "default_printer_profile")]
+    pub profile: String,
+}
+
+fn default_printer_profile() -> String {
+    "zebra-zpl-203".into()
+}
+
+/// Where the device profiles are: the built-in ones, overlaid by the files of this folder.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevicesConfig {
+    /// A folder with `scales/`, `scanners/` and `printers/` sub-folders of `*.toml`
+    /// profiles; a file there replaces the built-in profile of the same name.
+    #[serde(default)]
+    pub profiles: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -193,12 +229,19 @@ pub struct StationConfig {
     /// Courier code whose waybills this bench prints; the warehouse default when empty.
     #[serde(default)]
     pub courier: String,
-    /// `tcp://host:port` (raw 9100), `spool:DIR`, `emulator` (the built-in TCP 9100
-    /// emulator, demo and tests) or `none`.
+    /// The id of a `[[printers]]` entry, or a transport spec used with the default
+    /// profile: `tcp://host:port` (raw 9100), `serial:PATH`, `file:PATH`, `lp:QUEUE`,
+    /// `spool:DIR`, `emulator` (the built-in TCP 9100 emulator, demo and tests) or `none`.
     #[serde(default = "default_printer")]
     pub printer: String,
-    /// `sim` (simulated scale driven from the page or API), `api` (readings posted by a
-    /// browser-attached scale or another program) or `none`.
+    /// `keyboard` (a keyboard-wedge scanner typing into the page; the default), `none`,
+    /// `sim` (the built-in simulated serial scanner) or `serial:PATH?profile=NAME`.
+    #[serde(default = "default_scanner")]
+    pub scanner: String,
+    /// `api` (readings posted by a browser-attached scale or another program; the default),
+    /// `serial:PATH?profile=NAME` or `hid:/dev/hidrawN` (a scale read by the server),
+    /// `sim` (a simulated scale driven from the page), `sim:PROFILE` (a simulated serial
+    /// scale speaking PROFILE's frames into a pseudo-terminal) or `none`.
     #[serde(default = "default_scale")]
     pub scale: String,
     #[serde(default)]
@@ -207,6 +250,9 @@ pub struct StationConfig {
 
 fn default_printer() -> String {
     "none".into()
+}
+fn default_scanner() -> String {
+    "keyboard".into()
 }
 fn default_scale() -> String {
     "api".into()
@@ -230,6 +276,24 @@ pub struct ConfigError {
 }
 
 impl Config {
+    /// The printer a station prints on: its `[[printers]]` entry, or an unnamed printer
+    /// with the default profile when the station gives a spec.
+    pub fn station_printer(&self, station: &StationConfig) -> PrinterConfig {
+        self.printer(&station.printer)
+            .cloned()
+            .unwrap_or_else(|| PrinterConfig {
+                id: station.printer.clone(),
+                name: String::new(),
+                spec: station.printer.clone(),
+                profile: default_printer_profile(),
+            })
+    }
+
+    /// A `[[printers]]` entry by id.
+    pub fn printer(&self, id: &str) -> Option<&PrinterConfig> {
+        self.printers.iter().find(|p| p.id == id)
+    }
+
     /// The configuration `packbench demo` runs with.
     pub fn demo() -> Config {
         Config::parse("demo.toml (embedded)", include_str!("demo.toml"))
@@ -293,22 +357,28 @@ impl Config {
                     s.id, s.courier
                 ));
             }
-            if !matches!(s.scale.as_str(), "sim" | "api" | "none") {
-                p.push(format!(
-                    "station `{}`: scale must be sim, api or none",
-                    s.id
-                ));
+            if let Err(e) = crate::hub::check_scale_spec(&s.scale) {
+                p.push(format!("station `{}`: {e}", s.id));
             }
-            let pr = s.printer.as_str();
-            if !(pr == "none"
-                || pr == "emulator"
-                || pr.starts_with("tcp://")
-                || pr.starts_with("spool:"))
-            {
-                p.push(format!(
-                    "station `{}`: printer `{pr}` must be tcp://HOST:PORT, spool:DIR, emulator or none",
-                    s.id
-                ));
+            if !self.printers.iter().any(|pr| pr.id == s.printer) {
+                if let Err(e) = Transport::parse(&s.printer) {
+                    p.push(format!(
+                        "station `{}`: printer `{}` is no [[printers]] id and no spec: {e}",
+                        s.id, s.printer
+                    ));
+                }
+            }
+            if let Err(e) = ScannerSpec::parse(&s.scanner) {
+                p.push(format!("station `{}`: {e}", s.id));
+            }
+        }
+        let mut printer_ids = std::collections::HashSet::new();
+        for pr in &self.printers {
+            if !printer_ids.insert(&pr.id) {
+                p.push(format!("printer `{}` is defined twice", pr.id));
+            }
+            if let Err(e) = Transport::parse(&pr.spec) {
+                p.push(format!("printer `{}`: {e}", pr.id));
             }
         }
         let mut badges = std::collections::HashSet::new();

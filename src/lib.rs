@@ -12,6 +12,7 @@ pub mod demo;
 pub mod devices;
 pub mod domain;
 pub mod http;
+pub mod hub;
 pub mod i18n;
 pub mod imports;
 pub mod labels;

@@ -2,7 +2,6 @@
 //! lives in the library, where it is tested without this file.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -59,6 +58,26 @@ enum Cmd {
         #[command(subcommand)]
         cmd: LabelCmd,
     },
+    /// Serial (USB-CDC / RS-232) scanners.
+    Scanner {
+        #[command(subcommand)]
+        cmd: ScannerCmd,
+    },
+    /// Label printers.
+    Printer {
+        #[command(subcommand)]
+        cmd: PrinterCmd,
+    },
+    /// Device set-up documents.
+    Device {
+        #[command(subcommand)]
+        cmd: DeviceCmd,
+    },
+    /// Scales: watch one, simulate one, list the profiles.
+    Scale {
+        #[command(subcommand)]
+        cmd: packbench::devices::scale::cli::ScaleCmd,
+    },
     /// Load benchmark of the scan endpoint against a real server (prints its figures).
     Bench {
         /// Concurrent stations per round, e.g. 1,10,50.
@@ -70,6 +89,12 @@ enum Cmd {
         /// Scans per second of each of 50 stations in a last, paced round (0: no such round).
         #[arg(long, default_value_t = 10.0)]
         rate: f64,
+        /// Instead: the latency from a stable scale frame on a serial port to the verdict.
+        #[arg(long)]
+        scale: bool,
+        /// Parcels weighed by `--scale`.
+        #[arg(long, default_value_t = 300)]
+        rounds: usize,
     },
 }
 
@@ -88,13 +113,91 @@ enum WaybillCmd {
 enum LabelCmd {
     /// Render a template with data to a file.
     Render {
+        /// A built-in template name (e.g. shipping-kr-4x6.toml) or a template file.
         template: String,
+        /// The data: one JSON object, or an array of them for several labels in one job.
         #[arg(long)]
         data: PathBuf,
-        #[arg(long, value_parser = ["zpl", "pdf", "png"])]
+        #[arg(long, value_parser = ["zpl", "tspl", "pdf", "png"])]
         format: String,
         #[arg(long)]
         out: PathBuf,
+        /// Printer resolution; the PDF and PNG follow it too.
+        #[arg(long, default_value_t = 203, value_parser = |s: &str| match s {
+            "203" => Ok(203u32),
+            "300" => Ok(300u32),
+            _ => Err("expected 203 or 300".to_string()),
+        })]
+        dpi: u32,
+        /// For a PDF: many labels to an A4 sheet instead of one per page.
+        #[arg(long)]
+        a4: bool,
+    },
+    /// Benchmark the label engine (labels per second for ZPL, TSPL and PDF).
+    Bench {
+        /// Seconds to spend on each figure.
+        #[arg(long, default_value_t = 2.0)]
+        seconds: f64,
+        /// Labels in a batch.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum ScannerCmd {
+    /// Read a serial scanner and print each code (raw, normalised, symbology), one per line.
+    Watch {
+        /// The device, e.g. /dev/ttyACM0 or /dev/serial/by-id/...
+        #[arg(long)]
+        port: PathBuf,
+        /// A scanner profile (honeywell, zebra-symbol, generic-cn); 9600 8N1 with CR when absent.
+        #[arg(long)]
+        profile: Option<String>,
+        /// A folder of site scanner profiles that override the built-in ones.
+        #[arg(long)]
+        profile_dir: Option<PathBuf>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum PrinterCmd {
+    /// Print a small self-describing test label and report success or the transport error.
+    Test {
+        /// A printer spec (tcp://HOST:PORT, serial:PATH?baud=N, file:PATH, lp:QUEUE,
+        /// spool:DIR, emulator) or a station id from the configuration.
+        #[arg(long)]
+        printer: String,
+        /// A printer profile: zebra-zpl-203, zebra-zpl-300, tsc-tspl, tsc-tspl-300.
+        #[arg(long, default_value = "zebra-zpl-203")]
+        profile: String,
+        /// A folder of site printer profiles that override the built-in ones.
+        #[arg(long)]
+        profile_dir: Option<PathBuf>,
+        /// Send the profile's cutter command first.
+        #[arg(long)]
+        cut: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeviceCmd {
+    /// Write a scanner's programming-barcode sheet (A4 PDF).
+    Sheet {
+        /// A scanner profile: honeywell, zebra-symbol, generic-cn.
+        #[arg(long)]
+        profile: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// ko, zh or en (from LANG when absent).
+        #[arg(long)]
+        lang: Option<String>,
+        /// A folder of site scanner profiles that override the built-in ones.
+        #[arg(long)]
+        profile_dir: Option<PathBuf>,
     },
 }
 
@@ -184,6 +287,8 @@ fn main() -> Result<()> {
                     data,
                     format,
                     out,
+                    dpi,
+                    a4,
                 },
         } => {
             let json = std::fs::read_to_string(&data)
@@ -201,20 +306,107 @@ fn main() -> Result<()> {
             } else {
                 labels::load_template(None, &template)?
             };
-            let format = match format.as_str() {
-                "zpl" => labels::Format::Zpl,
-                "pdf" => labels::Format::Pdf,
-                _ => labels::Format::Png,
+            let format: labels::Format = format.parse().map_err(anyhow::Error::msg)?;
+            let items = match value {
+                serde_json::Value::Array(items) => items,
+                one => vec![one],
             };
-            let bytes = labels::render(&t, &value, format)?;
+            let options = labels::RenderOptions { dpi };
+            let bytes = if a4 && format == labels::Format::Pdf {
+                labels::render_sheets(&t, &items, labels::Sheet::A4, &options)?
+            } else {
+                labels::render_many(&t, &items, format, &options)?
+            };
             std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
             println!("{} ({} bytes)", out.display(), bytes.len());
             Ok(())
         }
+        Cmd::Label {
+            cmd: LabelCmd::Bench { seconds, batch },
+        } => {
+            let figures = labels::bench::run(
+                std::time::Duration::from_secs_f64(seconds.max(0.1)),
+                batch.max(1),
+            )?;
+            print!("{}", labels::bench::report(&figures));
+            Ok(())
+        }
+        Cmd::Scanner {
+            cmd:
+                ScannerCmd::Watch {
+                    port,
+                    profile,
+                    profile_dir,
+                    json,
+                },
+        } => packbench::devices::scanner::watch(
+            &port,
+            profile.as_deref(),
+            profile_dir.as_deref(),
+            json,
+            &mut std::io::stdout(),
+        )
+        .map_err(anyhow::Error::msg),
+        Cmd::Printer {
+            cmd:
+                PrinterCmd::Test {
+                    printer,
+                    profile,
+                    profile_dir,
+                    cut,
+                },
+        } => {
+            use packbench::devices::{printer, transport::Transport};
+            // A station id names that station's printer.
+            let spec = if Transport::parse(&printer).is_ok() {
+                printer
+            } else {
+                let config = load_config(cli.config.as_deref())?;
+                match config.stations.iter().find(|s| s.id == printer) {
+                    Some(s) => s.printer.clone(),
+                    None => bail!("`{printer}` is neither a printer spec nor a station id"),
+                }
+            };
+            let profile = printer::load_profile(profile_dir.as_deref(), &profile)?;
+            match printer::print_test(&spec, &profile, cut) {
+                Ok(report) => {
+                    println!("{report}");
+                    Ok(())
+                }
+                Err(e) => bail!("{e}"),
+            }
+        }
+        Cmd::Device {
+            cmd:
+                DeviceCmd::Sheet {
+                    profile,
+                    out,
+                    lang,
+                    profile_dir,
+                },
+        } => {
+            use packbench::devices::{scanner, sheet};
+            let p = scanner::profile::load(profile_dir.as_deref(), &profile)?;
+            let lang = lang
+                .as_deref()
+                .and_then(Lang::parse)
+                .unwrap_or_else(cli_lang);
+            let pdf = sheet::render(&p, &profile, lang)?;
+            std::fs::write(&out, &pdf).with_context(|| format!("writing {}", out.display()))?;
+            println!("{} ({} bytes)", out.display(), pdf.len());
+            Ok(())
+        }
+        Cmd::Scale { cmd } => Ok(packbench::devices::scale::cli::run(cmd)?),
+        Cmd::Bench {
+            scale: true,
+            rounds,
+            ..
+        } => packbench::bench::scale::run(rounds),
         Cmd::Bench {
             stations,
             seconds,
             rate,
+            ..
         } => packbench::bench::run(&stations, seconds, rate),
     }
 }
@@ -286,8 +478,15 @@ fn run_server(config: Config, data: PathBuf, demo_mode: bool) -> Result<()> {
             .config
             .stations
             .iter()
-            .filter(|s| s.printer == "emulator")
+            .filter(|s| app.config.station_printer(s).spec == "emulator")
             .map(|s| s.id.as_str())
+            .chain(
+                app.config
+                    .printers
+                    .iter()
+                    .filter(|p| p.spec == "emulator")
+                    .map(|p| p.id.as_str()),
+            )
             .collect();
         let _emulator = if emulated.is_empty() {
             None
@@ -319,7 +518,11 @@ fn run_server(config: Config, data: PathBuf, demo_mode: bool) -> Result<()> {
                 data.display()
             );
         }
-        let state = Arc::new(app);
+        let state = app.share();
+        // Device drivers, simulators and printer monitors; a bad device profile or spec
+        // stops the start here, with the file and line.
+        let running = packbench::hub::start(&state)?;
+        let _ = state.running.set(running);
         axum::serve(listener, http::app(state))
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;

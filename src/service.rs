@@ -7,7 +7,7 @@
 //! Each station has its own lock: scans at one bench are handled strictly in order, while
 //! fifty benches proceed in parallel and share the database writer's group commits.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -17,12 +17,14 @@ use serde_json::{json, Value};
 use tokio::sync::{broadcast, Mutex};
 
 use crate::config::{Config, Operator, Role, StationConfig};
-use crate::devices::printer;
+use crate::devices::printer::{PrinterLanguage, PrinterProfile};
+use crate::devices::transport::Transport;
 use crate::domain::codes;
 use crate::domain::packing::{check_open, ItemCounted, OrderStatus, Pack, PackStatus, Refusal};
 use crate::domain::waybill::{self, CourierRule};
 use crate::domain::weight::{self, Tolerance};
 use crate::domain::{CatalogItem, Grams, OrderRecord};
+use crate::hub::Kind;
 use crate::i18n::{self, Lang};
 use crate::labels;
 use crate::storage::{self, Db, NewEvent, Shipment, ShipmentItem, StorageError};
@@ -103,7 +105,8 @@ struct StationState {
     last_scan: Option<(String, Instant)>,
     reading: Option<Reading>,
     last: Option<Verdict>,
-    printer_ok: Option<bool>,
+    /// The station's last label that did not print, until it prints.
+    print_failed: Option<PrintFailure>,
     /// The language of the station's page (its last scan), used for verdicts decided by a
     /// scale reading that did not say which language it wants.
     lang: Lang,
@@ -121,6 +124,16 @@ pub struct App {
     updates: HashMap<String, broadcast::Sender<()>>,
     /// Address of the built-in printer emulator, for stations whose printer is `emulator`.
     pub emulator: Option<std::net::SocketAddr>,
+    /// Every station's devices as the drivers last reported them.
+    pub devices: crate::hub::DeviceBoard,
+    /// The running drivers and simulators, once `hub::start` has run.
+    pub running: std::sync::OnceLock<crate::hub::Running>,
+    /// One print queue per station: its labels print in the order they were shipped.
+    print_queues: HashMap<String, Arc<Mutex<()>>>,
+    /// The app's own shared handle, for work that outlives a request (set by `share`).
+    me: std::sync::OnceLock<std::sync::Weak<App>>,
+    /// Printer profiles (built in, overlaid by the site's folder), set by `hub::start`.
+    pub printer_profiles: std::sync::OnceLock<BTreeMap<String, PrinterProfile>>,
     started: Instant,
 }
 
@@ -217,6 +230,8 @@ impl App {
             stations.insert(s.id.clone(), Arc::new(Mutex::new(st)));
             updates.insert(s.id.clone(), broadcast::channel(16).0);
         }
+        let devices = crate::hub::DeviceBoard::from_config(&config);
+        let config_stations: Vec<String> = config.stations.iter().map(|s| s.id.clone()).collect();
         Ok(App {
             config,
             db,
@@ -227,8 +242,23 @@ impl App {
             stations,
             updates,
             emulator: None,
+            devices,
+            running: std::sync::OnceLock::new(),
+            printer_profiles: std::sync::OnceLock::new(),
+            print_queues: config_stations
+                .iter()
+                .map(|id| (id.clone(), Arc::new(Mutex::new(()))))
+                .collect(),
+            me: std::sync::OnceLock::new(),
             started: Instant::now(),
         })
+    }
+
+    /// Puts the app behind its shared handle; labels then print in the background.
+    pub fn share(self) -> Arc<App> {
+        let app = Arc::new(self);
+        let _ = app.me.set(Arc::downgrade(&app));
+        app
     }
 
     pub fn catalog(&self) -> Arc<CatalogIndex> {
@@ -261,6 +291,11 @@ impl App {
             .ok_or_else(|| ServiceError::NoStation(station.into()))
     }
 
+    /// Tells the station's page that its devices changed.
+    pub fn notify_devices(&self, station: &str) {
+        self.notify(station);
+    }
+
     fn notify(&self, station: &str) {
         if let Some(tx) = self.updates.get(station) {
             let _ = tx.send(());
@@ -281,8 +316,28 @@ impl App {
         raw: &str,
         lang: Lang,
     ) -> Result<Outcome, ServiceError> {
+        self.scan_with(station, raw, Some(lang)).await
+    }
+
+    /// A code read by a serial scanner attached to the server: handled like a typed one,
+    /// answered in the language the station's page speaks.
+    pub async fn scan_from_device(
+        &self,
+        station: &str,
+        raw: &str,
+    ) -> Result<Outcome, ServiceError> {
+        self.scan_with(station, raw, None).await
+    }
+
+    async fn scan_with(
+        &self,
+        station: &str,
+        raw: &str,
+        lang: Option<Lang>,
+    ) -> Result<Outcome, ServiceError> {
         self.station_cfg(station)?;
         let mut st = self.state(station)?.lock().await;
+        let lang = lang.unwrap_or(st.lang);
         st.lang = lang;
         let scanned = codes::normalise(raw);
         let code = scanned.code.clone();
@@ -704,6 +759,29 @@ impl App {
         stable: bool,
         lang: Option<Lang>,
     ) -> Result<Outcome, ServiceError> {
+        self.weight_with(station, grams, stable, lang, None).await
+    }
+
+    /// A reading from a scale driven by the server, with its raw frame kept for audit.
+    pub async fn weight_from_device(
+        &self,
+        station: &str,
+        grams: Grams,
+        stable: bool,
+        raw: &str,
+    ) -> Result<Outcome, ServiceError> {
+        self.weight_with(station, grams, stable, None, Some(raw))
+            .await
+    }
+
+    async fn weight_with(
+        &self,
+        station: &str,
+        grams: Grams,
+        stable: bool,
+        lang: Option<Lang>,
+        raw: Option<&str>,
+    ) -> Result<Outcome, ServiceError> {
         let cfg = self.station_cfg(station)?.clone();
         let mut st = self.state(station)?.lock().await;
         let lang = lang.unwrap_or(st.lang);
@@ -718,10 +796,14 @@ impl App {
                 .unwrap_or_default(),
             kind: "weight",
             pack_id: st.pack.as_ref().map(|p| p.id),
-            detail: json!({ "grams": grams, "stable": stable }),
+            detail: match raw {
+                Some(raw) => json!({ "grams": grams, "stable": stable, "raw": raw }),
+                None => json!({ "grams": grams, "stable": stable }),
+            },
             ..Default::default()
         };
         let deciding = stable
+            && weight::is_parcel(grams)
             && st
                 .pack
                 .as_ref()
@@ -915,20 +997,19 @@ impl App {
                 .collect(),
         };
         let data = self.label_data(&shipment, &pack).await?;
-        let dir = self.template_dir();
-        let (zpl, pdf) =
-            tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, Vec<u8>), String> {
-                let t =
-                    labels::load_template(dir.as_deref(), &template).map_err(|e| e.to_string())?;
-                let zpl =
-                    labels::render(&t, &data, labels::Format::Zpl).map_err(|e| e.to_string())?;
-                let pdf =
-                    labels::render(&t, &data, labels::Format::Pdf).map_err(|e| e.to_string())?;
-                Ok((zpl, pdf))
-            })
-            .await
-            .map_err(|e| ServiceError::BadRequest(e.to_string()))?
-            .map_err(ServiceError::BadRequest)?;
+        let printer = self.config.station_printer(cfg);
+        let (format, dpi) = self.printer_output(&printer);
+        let data_json = data.to_string();
+        // The label's template, data and resolution are part of the shipment's record; the
+        // printer's job is rendered after the verdict is out (the label is the same label,
+        // rendered from them, whenever it is needed again).
+        let label_job = storage::LabelJob {
+            template: shipment.label_template.clone(),
+            data: data_json,
+            job: Vec::new(),
+            format: format.extension().to_string(),
+            dpi,
+        };
 
         // Record the shipment first: a printer fault must never lose it.
         ev.kind = if override_by.is_some() {
@@ -946,13 +1027,7 @@ impl App {
         ev.detail = json!({ "grams": check.measured_g, "stable": true, "expected_grams": check.expected_g,
                             "tolerance_grams": check.tolerance_g, "diff_grams": check.diff_g,
                             "override_reason": override_by.as_ref().map(|o| o.1.clone()) });
-        let (s2, p2, zpl2, pdf2, now) = (
-            shipment.clone(),
-            pack.clone(),
-            zpl.clone(),
-            pdf,
-            ev.at.clone(),
-        );
+        let (s2, p2, now) = (shipment.clone(), pack.clone(), ev.at.clone());
         let ship_ev = NewEvent {
             kind: "shipment",
             verdict: "accepted".into(),
@@ -963,7 +1038,8 @@ impl App {
             .db
             .write(move |c| {
                 let id = storage::insert_event(c, &ev)?;
-                storage::insert_shipment(c, &s2, &zpl2, &pdf2)?;
+                storage::insert_shipment(c, &s2, &[], &[])?;
+                storage::set_label_job(c, &s2.waybill, &label_job)?;
                 storage::set_waybill_status(c, &s2.waybill, "used")?;
                 for o in &s2.order_nos {
                     storage::set_order_status(c, o, OrderStatus::Packed, &s2.waybill)?;
@@ -974,10 +1050,6 @@ impl App {
             })
             .await?;
         st.pack = None;
-        // The shipment is committed; a failed print or print record is shown and logged, and
-        // the label can be reprinted.
-        let (print, _) = self.print(cfg, &zpl, &waybill, &packer, "print").await;
-        st.printer_ok = Some(print.ok);
         let key = if override_by.is_some() {
             "action.shipped_override"
         } else {
@@ -991,7 +1063,7 @@ impl App {
                 ("grams", &check.measured_g.to_string()),
             ],
         );
-        Ok(Outcome::accepted(
+        let outcome = Outcome::accepted(
             if override_by.is_some() {
                 "override_shipped"
             } else {
@@ -1005,8 +1077,103 @@ impl App {
         .with("expected_grams", check.expected_g)
         .with("measured_grams", check.measured_g)
         .with("diff_grams", check.diff_g)
-        .with("tolerance_grams", check.tolerance_g)
-        .with("print", &print))
+        .with("tolerance_grams", check.tolerance_g);
+        // The shipment is committed: the verdict goes out now, the label follows.
+        st.last = Some(Verdict::from(&outcome));
+        self.notify(&cfg.id);
+
+        // The label is rendered and printed off the station's lock, so a slow or dead printer
+        // (up to its 10 s limit) never holds up the next scan. A failure is shown on the
+        // bench and the label can be printed again from there.
+        let job = PrintJob {
+            station: cfg.id.clone(),
+            waybill: waybill.clone(),
+            packer,
+            printer,
+            zpl: format == labels::Format::Zpl,
+        };
+        match self.me.get().and_then(std::sync::Weak::upgrade) {
+            Some(app) => {
+                tokio::spawn(async move { app.print_shipment(job, None).await });
+                Ok(outcome.with("print", json!({ "queued": true })))
+            }
+            // Without a shared handle (an App used on its own), print in line.
+            None => {
+                let print = self.print_shipment(job, Some(st)).await;
+                Ok(outcome.with("print", &print))
+            }
+        }
+    }
+
+    /// Renders a new shipment's label for its printer, keeps the job, prints it and shows a
+    /// failure on the bench. Jobs of one station print in the order they were shipped.
+    async fn print_shipment(&self, job: PrintJob, st: Option<&mut StationState>) -> PrintResult {
+        let queue = self.print_queues.get(&job.station).cloned();
+        let _turn = match &queue {
+            Some(q) => Some(q.lock().await),
+            None => None,
+        };
+        let cfg = match self.station_cfg(&job.station) {
+            Ok(c) => c.clone(),
+            Err(e) => {
+                return PrintResult {
+                    ok: false,
+                    printer: job.printer.id.clone(),
+                    error: e.to_string(),
+                }
+            }
+        };
+        let print = match self.job_for(&job.waybill, &job.printer).await {
+            Ok(bytes) => {
+                let (wb, stored, zpl) = (job.waybill.clone(), bytes.clone(), job.zpl);
+                if let Err(e) = self
+                    .db
+                    .write(move |c| storage::set_printed_job(c, &wb, &stored, zpl))
+                    .await
+                {
+                    tracing::error!(waybill = job.waybill, error = %e, "could not keep the printed job");
+                }
+                self.print(
+                    &cfg,
+                    &job.printer,
+                    &bytes,
+                    &job.waybill,
+                    &job.packer,
+                    "print",
+                )
+                .await
+                .0
+            }
+            Err(e) => PrintResult {
+                ok: false,
+                printer: job.printer.id.clone(),
+                error: e.to_string(),
+            },
+        };
+        let failed = (!print.ok && job.printer.spec != "none").then(|| PrintFailure {
+            waybill: job.waybill.clone(),
+            printer: print.printer.clone(),
+            error: print.error.clone(),
+        });
+        match st {
+            Some(st) => st.print_failed = failed,
+            None => {
+                if let Ok(state) = self.state(&job.station) {
+                    let mut st = state.lock().await;
+                    // A later label's outcome is not overwritten by an earlier one's.
+                    if failed.is_some()
+                        || st
+                            .print_failed
+                            .as_ref()
+                            .is_some_and(|f| f.waybill == job.waybill)
+                    {
+                        st.print_failed = failed;
+                    }
+                }
+                self.notify(&job.station);
+            }
+        }
+        print
     }
 
     /// The courier of a parcel is the bench's (benches are set up per courier).
@@ -1093,12 +1260,13 @@ impl App {
     async fn print(
         &self,
         cfg: &StationConfig,
+        printer: &crate::config::PrinterConfig,
         job: &[u8],
         waybill: &str,
         operator: &str,
         kind: &'static str,
     ) -> (PrintResult, Result<i64, StorageError>) {
-        let result = self.send_to_printer(cfg, job, waybill).await;
+        let result = self.send_to_printer(&cfg.id, printer, job, waybill).await;
         let ev = NewEvent {
             at: now(),
             station: cfg.id.clone(),
@@ -1111,7 +1279,7 @@ impl App {
             },
             reason: result.error.clone(),
             waybill: waybill.into(),
-            detail: json!({ "printer": cfg.printer, "bytes": job.len() }),
+            detail: json!({ "printer": printer.id, "spec": printer.spec, "bytes": job.len() }),
             ..Default::default()
         };
         let id = self.db.write(move |c| storage::insert_event(c, &ev)).await;
@@ -1121,48 +1289,47 @@ impl App {
         (result, id)
     }
 
-    async fn send_to_printer(&self, cfg: &StationConfig, job: &[u8], waybill: &str) -> PrintResult {
-        let timeout = Duration::from_secs(5);
-        let r: Result<(), String> = match cfg.printer.as_str() {
-            "none" => {
-                return PrintResult {
-                    ok: false,
-                    printer: "none".into(),
-                    error: "no_printer".into(),
-                }
-            }
-            "emulator" => match self.emulator {
-                Some(addr) => printer::send_raw_tcp(&addr.to_string(), job, timeout)
-                    .await
-                    .map_err(|e| e.to_string()),
-                None => Err("the printer emulator is not running".into()),
-            },
-            p if p.starts_with("tcp://") => {
-                printer::send_raw_tcp(&p["tcp://".len()..], job, timeout)
-                    .await
-                    .map_err(|e| e.to_string())
-            }
-            p if p.starts_with("spool:") => {
-                let dir = PathBuf::from(&p["spool:".len()..]);
-                let path = dir.join(format!(
-                    "{}-{waybill}.zpl",
-                    jiff::Timestamp::now().as_millisecond()
-                ));
-                let job = job.to_vec();
-                tokio::task::spawn_blocking(move || {
-                    std::fs::create_dir_all(&dir)?;
-                    std::fs::write(&path, job)
-                })
+    /// Sends a job to a printer (by `[[printers]]` id or spec) and reports what happened
+    /// on the device board of `station`. Acknowledged only when the transport accepted it.
+    async fn send_to_printer(
+        &self,
+        station: &str,
+        printer: &crate::config::PrinterConfig,
+        job: &[u8],
+        waybill: &str,
+    ) -> PrintResult {
+        let result = match Transport::parse(&printer.spec) {
+            Ok(Transport::None) => Err("no_printer".to_string()),
+            Ok(t) => t
+                .with_emulator(self.emulator)
+                .send_async(job.to_vec(), Some(waybill.to_string()), PRINT_LIMIT)
                 .await
-                .map_err(|e| e.to_string())
-                .and_then(|r| r.map_err(|e| e.to_string()))
-            }
-            other => Err(format!("unknown printer {other}")),
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
         };
+        if printer.spec != "none" {
+            let changed = match &result {
+                Ok(()) => self.devices.set(station, Kind::Printer, "online", ""),
+                // An offline printer stays offline (the monitor says when it is back); one
+                // that is there but failed the job shows the error until a job goes through.
+                Err(e) => self.devices.update(station, Kind::Printer, |d| {
+                    let state = if d.state == "offline" {
+                        "offline"
+                    } else {
+                        "error"
+                    };
+                    d.set(state, e)
+                }),
+            };
+            if changed {
+                self.notify(station);
+            }
+        }
         PrintResult {
-            ok: r.is_ok(),
-            printer: cfg.printer.clone(),
-            error: r.err().unwrap_or_default(),
+            ok: result.is_ok(),
+            printer: printer.id.clone(),
+            error: result.err().unwrap_or_default(),
         }
     }
 
@@ -1213,19 +1380,92 @@ impl App {
                 extra: Default::default(),
             });
         }
-        let wb = waybill.to_string();
-        let zpl = self
-            .db
-            .read(move |c| storage::shipment_label(c, &wb, "zpl"))
-            .await?
-            .unwrap_or_default();
-        let (print, id) = self.print(&cfg, &zpl, waybill, badge, "reprint").await;
+        let printer = self.config.station_printer(&cfg);
+        let job = self.job_for(waybill, &printer).await?;
+        let (print, id) = self
+            .print(&cfg, &printer, &job, waybill, badge, "reprint")
+            .await;
         let id = id?;
         let msg = i18n::tf(lang, "action.reprinted", &[("waybill", waybill)]);
         self.notify(&station);
         Ok(Outcome::accepted("reprinted", msg, id)
             .with("print", &print)
             .with("waybill", waybill))
+    }
+
+    /// Sends the station's last label that did not print again: to `printer` (a
+    /// `[[printers]]` id or another station's id) or to the station's own printer. The
+    /// shipment is untouched; only the print is repeated, so no manager is needed.
+    pub async fn retry_print(
+        &self,
+        station: &str,
+        printer: Option<&str>,
+        lang: Lang,
+    ) -> Result<Outcome, ServiceError> {
+        let cfg = self.station_cfg(station)?.clone();
+        let mut st = self.state(station)?.lock().await;
+        let Some(failed) = st.print_failed.clone() else {
+            return Err(ServiceError::BadRequest(i18n::t(
+                lang,
+                "error.nothing_to_reprint",
+            )));
+        };
+        let target = match printer {
+            None => self.config.station_printer(&cfg),
+            Some(id) => match (self.config.printer(id), self.config.station(id)) {
+                (Some(p), _) => p.clone(),
+                (None, Some(other)) => self.config.station_printer(other),
+                (None, None) => {
+                    return Err(ServiceError::BadRequest(i18n::tf(
+                        lang,
+                        "error.unknown_printer",
+                        &[("printer", id)],
+                    )))
+                }
+            },
+        };
+        let job = self.job_for(&failed.waybill, &target).await?;
+        let operator = st
+            .operator
+            .as_ref()
+            .map(|o| o.badge.clone())
+            .unwrap_or_default();
+        let (print, id) = self
+            .print(
+                &cfg,
+                &target,
+                &job,
+                &failed.waybill,
+                &operator,
+                "print_retry",
+            )
+            .await;
+        let id = id?;
+        st.print_failed = (!print.ok).then(|| PrintFailure {
+            waybill: failed.waybill.clone(),
+            printer: print.printer.clone(),
+            error: print.error.clone(),
+        });
+        drop(st);
+        self.notify(station);
+        let (action, key) = if print.ok {
+            ("printed", "action.printed")
+        } else {
+            ("print_failed", "action.print_failed")
+        };
+        let msg = i18n::tf(
+            lang,
+            key,
+            &[("waybill", &failed.waybill), ("printer", &print.printer)],
+        );
+        let mut o = Outcome::accepted(action, msg, id)
+            .with("print", &print)
+            .with("waybill", &failed.waybill);
+        if !print.ok {
+            o.verdict = "refused";
+            o.code = "print_failed".into();
+        }
+        Ok(o)
     }
 
     /// Voids a shipment: the number is retired for good, the orders can be packed again.
@@ -1399,24 +1639,10 @@ impl App {
                     "scanned": p.scanned_total(), "required": p.required().values().sum::<i64>(),
                     "failed_measured_grams": p.failed_measured_g })
         });
-        let printer = match cfg.printer.as_str() {
-            "none" => "none",
-            _ => match st.printer_ok {
-                Some(false) => "error",
-                _ => "online",
-            },
-        };
-        let scale = match cfg.scale.as_str() {
-            "none" => "none",
-            "sim" => "simulated",
-            _ => {
-                if st.reading.is_some() {
-                    "online"
-                } else {
-                    "waiting"
-                }
-            }
-        };
+        let mut devices = self.devices.station(station);
+        if devices.scale.state == "api" && st.reading.is_some() {
+            devices.scale.state = "online".into();
+        }
         Ok(json!({
             "station": cfg.id,
             "name": cfg.name,
@@ -1425,11 +1651,132 @@ impl App {
             "pack": pack,
             "reading": st.reading,
             "last": st.last,
-            "devices": { "scanner": "keyboard", "scale": scale, "printer": printer },
+            "devices": { "scanner": devices.scanner.state, "scale": devices.scale.state,
+                         "printer": devices.printer.state },
+            "device_detail": devices,
+            "print_failed": st.print_failed,
+            "scale_sim": self.running.get().is_some_and(|r| r.scale_sim(station).is_some()),
+            "printers": self.printer_choices(),
             "cutoff_minutes_left": self.cutoff_minutes_left(),
             "lang": lang.code(),
             "demo": self.demo,
         }))
+    }
+
+    /// The profile of a printer (its language and resolution).
+    pub fn printer_profile(
+        &self,
+        printer: &crate::config::PrinterConfig,
+    ) -> Option<PrinterProfile> {
+        let all = self
+            .printer_profiles
+            .get_or_init(|| crate::devices::printer::load_profiles(None).unwrap_or_default());
+        all.get(&printer.profile).cloned()
+    }
+
+    /// The label format and resolution a printer takes (ZPL at 203 dpi when unknown).
+    pub fn printer_output(&self, printer: &crate::config::PrinterConfig) -> (labels::Format, u32) {
+        match self.printer_profile(printer) {
+            Some(p) => (
+                match p.language {
+                    PrinterLanguage::Zpl => labels::Format::Zpl,
+                    PrinterLanguage::Tspl => labels::Format::Tspl,
+                },
+                p.dpi,
+            ),
+            None => (labels::Format::Zpl, 203),
+        }
+    }
+
+    /// A shipment's label as `printer` needs it: the job as printed when the printer takes
+    /// the same language and resolution, otherwise the same template and data rendered for
+    /// it (a label redirected from a Zebra to a TSC printer is the same label).
+    pub async fn job_for(
+        &self,
+        waybill: &str,
+        printer: &crate::config::PrinterConfig,
+    ) -> Result<Vec<u8>, ServiceError> {
+        let wb = waybill.to_string();
+        let stored = self
+            .db
+            .read(move |c| storage::label_job(c, &wb))
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(waybill.into()))?;
+        let (format, dpi) = self.printer_output(printer);
+        self.render_stored(stored, format, dpi).await
+    }
+
+    /// A shipment's label in `format` exactly as it was printed: the printed job itself
+    /// when it is in that language, otherwise the same template filled with the same data at
+    /// the same resolution (PDF and PNG are always rendered so).
+    pub async fn label(
+        &self,
+        waybill: &str,
+        format: labels::Format,
+    ) -> Result<Vec<u8>, ServiceError> {
+        let wb = waybill.to_string();
+        let stored = self
+            .db
+            .read(move |c| storage::label_job(c, &wb))
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(waybill.into()))?;
+        let dpi = stored.dpi;
+        self.render_stored(stored, format, dpi).await
+    }
+
+    async fn render_stored(
+        &self,
+        stored: storage::LabelJob,
+        format: labels::Format,
+        dpi: u32,
+    ) -> Result<Vec<u8>, ServiceError> {
+        if (stored.format == format.extension() && stored.dpi == dpi && !stored.job.is_empty())
+            || stored.data.is_empty()
+        {
+            // Shipments recorded before the label data was kept have only their ZPL.
+            if stored.data.is_empty() && stored.format != format.extension() {
+                return Err(ServiceError::NotFound(format!(
+                    "this shipment's label was kept only as {}",
+                    stored.format
+                )));
+            }
+            return Ok(stored.job);
+        }
+        let dir = self.template_dir();
+        tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
+            let data: Value = serde_json::from_str(&stored.data).map_err(|e| e.to_string())?;
+            let t = labels::load_template(dir.as_deref(), &stored.template)
+                .map_err(|e| e.to_string())?;
+            labels::render_with(&t, &data, format, &labels::RenderOptions { dpi })
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| ServiceError::BadRequest(e.to_string()))?
+        .map_err(ServiceError::BadRequest)
+    }
+
+    /// The printers a failed label can be sent to: every `[[printers]]` entry and every
+    /// station's printer, by id, once each.
+    pub fn printer_choices(&self) -> Vec<Value> {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut out = Vec::new();
+        let named = self.config.printers.iter().cloned();
+        let of_stations = self
+            .config
+            .stations
+            .iter()
+            .map(|s| self.config.station_printer(s));
+        for p in named.chain(of_stations) {
+            if p.spec != "none" && seen.insert(p.id.clone()) {
+                let name = if p.name.is_empty() {
+                    p.id.clone()
+                } else {
+                    p.name.clone()
+                };
+                out.push(json!({ "id": p.id, "name": name }));
+            }
+        }
+        out
     }
 
     /// Minutes from now to today's cut-off in the warehouse time zone (negative after it).
@@ -1474,6 +1821,27 @@ impl App {
     pub fn knows_sku(&self, sku: &str) -> bool {
         self.catalog().item(sku).is_some()
     }
+}
+
+/// How long a printer may take to accept one job.
+const PRINT_LIMIT: Duration = Duration::from_secs(10);
+
+/// A shipment's label waiting to be rendered and printed.
+struct PrintJob {
+    station: String,
+    waybill: String,
+    packer: String,
+    printer: crate::config::PrinterConfig,
+    /// The printer takes ZPL (the job is also kept as the shipment's ZPL).
+    zpl: bool,
+}
+
+/// A label that did not print: shown on the bench until it is retried or redirected.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrintFailure {
+    pub waybill: String,
+    pub printer: String,
+    pub error: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -85,6 +85,24 @@ fn scan_t1001_items(s: &TestServer, station: &str) {
 }
 
 /// Emulator spool files (`.zpl`) in the server's data directory.
+/// The spooled jobs once there are at least `n` (labels print in the background, right
+/// after the verdict); fails after 5 s.
+fn wait_spooled(s: &TestServer, n: usize) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let jobs = spooled_zpl(s);
+        if jobs.len() >= n {
+            return jobs;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} of {n} labels printed",
+            jobs.len()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 fn spooled_zpl(s: &TestServer) -> Vec<String> {
     let dir = s.data().join("printer-emulator");
     let mut out = Vec::new();
@@ -514,7 +532,7 @@ fn reprint_keeps_the_number_and_prints_again() {
     let s = TestServer::start();
     sign_in(&s, "bench-1");
     let wb = ship_t1006(&s, "bench-1");
-    let before: Vec<String> = spooled_zpl(&s);
+    let before: Vec<String> = wait_spooled(&s, 1);
     assert_eq!(
         before.iter().filter(|z| z.contains(&wb)).count(),
         1,

@@ -6,3 +6,7 @@
 
 pub mod printer;
 pub mod profile;
+pub mod scale;
+pub mod scanner;
+pub mod sheet;
+pub mod transport;

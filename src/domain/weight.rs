@@ -48,6 +48,17 @@ pub struct WeightCheck {
     pub pass: bool,
 }
 
+/// A stable reading at or below this is an empty platform (the scale's zero, a receipt
+/// left on it): it is recorded but never decides a pack. Otherwise a scale that settles
+/// at zero after being plugged back in, or after the last parcel came off, would fail the
+/// pack waiting for its parcel.
+pub const EMPTY_PLATFORM_G: Grams = 5;
+
+/// Whether a stable reading may decide a verdict: something is on the scale.
+pub fn is_parcel(measured_g: Grams) -> bool {
+    measured_g > EMPTY_PLATFORM_G
+}
+
 /// Decides a stable reading against the expected weight and band.
 pub fn check(expected_g: Grams, tolerance_g: Grams, measured_g: Grams) -> WeightCheck {
     let diff_g = measured_g - expected_g;
@@ -115,5 +126,13 @@ mod tests {
             let c = check(e, 30, m);
             assert_eq!((c.pass, c.diff_g), (pass, diff), "measured {m}");
         }
+    }
+
+    #[test]
+    fn an_empty_platform_is_no_parcel() {
+        assert!(!is_parcel(0));
+        assert!(!is_parcel(EMPTY_PLATFORM_G));
+        assert!(!is_parcel(-3));
+        assert!(is_parcel(EMPTY_PLATFORM_G + 1));
     }
 }

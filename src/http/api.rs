@@ -207,6 +207,29 @@ pub async fn void(
     Ok(Json(serde_json::to_value(o).unwrap_or_default()))
 }
 
+#[derive(Deserialize, Default)]
+pub struct PrintBody {
+    /// A `[[printers]]` id or a station id; the station's own printer when absent.
+    #[serde(default)]
+    printer: Option<String>,
+}
+
+/// Sends the station's last label that did not print again, to its printer or another.
+/// No manager is needed: the label never came out, so this is no duplicate.
+pub async fn retry_print(
+    AxState(app): AxState<State>,
+    Path(station): Path<String>,
+    q: Q,
+    h: HeaderMap,
+    body: Option<Json<PrintBody>>,
+) -> Result<Json<Value>, AppError> {
+    let printer = body.and_then(|Json(b)| b.printer);
+    let o = app
+        .retry_print(&station, printer.as_deref(), lang(&q, &h))
+        .await?;
+    Ok(Json(serde_json::to_value(o).unwrap_or_default()))
+}
+
 #[derive(Deserialize)]
 pub struct SimScale {
     grams: i64,
@@ -226,6 +249,22 @@ pub async fn sim_scale(
         .station(&station)
         .ok_or_else(|| AppError::not_found(format!("no station `{station}`")))?;
     let lang = lang(&q, &h);
+    // A simulated serial scale: the frames go through the pty and the real driver.
+    if let Some(sim) = app.running.get().and_then(|r| r.scale_sim(&station)) {
+        tokio::spawn(async move {
+            for g in [b.grams * 6 / 10, b.grams * 11 / 10, b.grams - 7] {
+                sim.set_grams(g);
+                sim.set_motion(true);
+                tokio::time::sleep(Duration::from_millis(150)).await;
+            }
+            // Settled.
+            sim.set_grams(b.grams);
+        });
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({ "placed_grams": b.grams })),
+        ));
+    }
     if cfg.scale != "sim" {
         return Err(AppError::bad_request(
             "not_simulated",
@@ -263,6 +302,16 @@ pub async fn sim_scan(
             "not_simulated",
             i18n::t(lang, "error.not_simulated"),
         ));
+    }
+    // A simulated serial scanner: the code goes through the pty and the real driver, and
+    // the verdict reaches the page over its live feed.
+    if let Some(sim) = app.running.get().and_then(|r| r.scanner_sim(&station)) {
+        let typed = sim
+            .lock()
+            .map_err(|_| AppError::internal("the scanner simulator failed"))?
+            .type_code(&body.code);
+        typed.map_err(|e| AppError::internal(format!("the scanner simulator: {e}")))?;
+        return Ok(Json(json!({ "typed": body.code })));
     }
     // A serial scanner ends each code with CR, as the profiles program it to.
     let o = app
@@ -354,29 +403,21 @@ pub async fn shipment(
     Ok(Json(v))
 }
 
+/// `GET /api/v1/shipments/{waybill}/label?format=zpl|tspl|pdf|png`: the label exactly as
+/// printed (reprints, previews, claims).
 pub async fn label(
     AxState(app): AxState<State>,
     Path(waybill): Path<String>,
     q: Q,
 ) -> Result<Response, AppError> {
-    let format = q.get("format").cloned().unwrap_or_else(|| "zpl".into());
-    let (ctype, stored) = match format.as_str() {
-        "zpl" => ("application/zpl; charset=utf-8", "zpl"),
-        "pdf" => ("application/pdf", "pdf"),
-        other => {
-            return Err(AppError::bad_request(
-                "bad_format",
-                format!("format `{other}`: this server keeps zpl and pdf"),
-            ))
-        }
-    };
-    let wb = waybill.clone();
-    let bytes = app
-        .db
-        .read(move |c| storage::shipment_label(c, &wb, stored))
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("label of {waybill}")))?;
-    Ok(([(header::CONTENT_TYPE, ctype)], bytes).into_response())
+    let format: crate::labels::Format = q
+        .get("format")
+        .map(String::as_str)
+        .unwrap_or("zpl")
+        .parse()
+        .map_err(|e: String| AppError::bad_request("bad_format", e))?;
+    let bytes = app.label(&waybill, format).await?;
+    Ok(([(header::CONTENT_TYPE, format.content_type())], bytes).into_response())
 }
 
 pub async fn events(AxState(app): AxState<State>, q: Q) -> Result<Json<Value>, AppError> {

@@ -30,6 +30,10 @@ impl AppError {
         AppError::new(StatusCode::BAD_REQUEST, code, message)
     }
 
+    pub fn internal(message: impl Into<String>) -> AppError {
+        AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+
     pub fn not_found(message: impl Into<String>) -> AppError {
         AppError::new(StatusCode::NOT_FOUND, "not_found", message)
     }

@@ -31,6 +31,10 @@ pub fn app(state: State) -> Router {
         .route("/api/v1/stations/{station}/weight", post(api::weight))
         .route("/api/v1/stations/{station}/cancel", post(api::cancel))
         .route("/api/v1/stations/{station}/signout", post(api::sign_out))
+        .route(
+            "/api/v1/stations/{station}/retry-print",
+            post(api::retry_print),
+        )
         .route("/api/v1/stations/{station}/sim/scale", post(api::sim_scale))
         .route("/api/v1/stations/{station}/sim/scan", post(api::sim_scan));
     let manager = Router::new()

@@ -6,6 +6,9 @@
 //! rasteriser's and printpdf's) are built lazily behind `OnceLock`s so a server that never
 //! prints pays no memory for them.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::OnceLock;
 
 use ab_glyph::{Font, FontRef, GlyphId, PxScale, ScaleFont};
@@ -62,7 +65,10 @@ impl<'f> Metrics<'f> {
 
     /// The advance of one character in em.
     pub fn advance(&self, c: char) -> f32 {
-        self.font.h_advance_unscaled(self.font.glyph_id(c)) / self.units_per_em
+        match bmp_table(self.font).get(c as usize) {
+            Some(&(advance, _)) => advance,
+            None => self.font.h_advance_unscaled(self.font.glyph_id(c)) / self.units_per_em,
+        }
     }
 
     /// The advance of a string in em (no kerning: the subset carries none).
@@ -72,8 +78,30 @@ impl<'f> Metrics<'f> {
 
     /// Whether the font has a real glyph for `c` (not the .notdef box).
     pub fn covers(&self, c: char) -> bool {
-        c.is_whitespace() || self.font.glyph_id(c) != GlyphId(0)
+        c.is_whitespace()
+            || match bmp_table(self.font).get(c as usize) {
+                Some(&(_, covered)) => covered,
+                None => self.font.glyph_id(c) != GlyphId(0),
+            }
     }
+}
+
+/// Advance (in em) and coverage of every Basic Multilingual Plane character, built once:
+/// measuring text is the inner loop of fitting it, and a table lookup beats the font's cmap
+/// search several times over.
+fn bmp_table(font: &FontRef<'static>) -> &'static [(f32, bool)] {
+    static TABLE: OnceLock<Vec<(f32, bool)>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let upem = font.units_per_em().unwrap_or(1000.0);
+        (0u32..0x1_0000)
+            .map(|u| {
+                let id = char::from_u32(u)
+                    .map(|c| font.glyph_id(c))
+                    .unwrap_or(GlyphId(0));
+                (font.h_advance_unscaled(id) / upem, id != GlyphId(0))
+            })
+            .collect()
+    })
 }
 
 /// The `PxScale` that makes the font's em `em_px` pixels tall. ab_glyph scales by the
@@ -88,6 +116,118 @@ pub fn bold_offset(em_px: f32) -> f32 {
     (em_px / 28.0).round().max(1.0)
 }
 
+/// A glyph's dots at one size: where its top-left dot lies relative to the pen on the
+/// baseline, its size, and its rows as bits (most significant first, `words` per row).
+#[derive(Debug)]
+pub struct GlyphMask {
+    pub left: i64,
+    pub top: i64,
+    pub width: u32,
+    pub height: u32,
+    pub words: usize,
+    pub bits: Vec<u64>,
+}
+
+impl GlyphMask {
+    fn rasterise(font: &FontRef<'static>, id: GlyphId, scale: PxScale) -> GlyphMask {
+        let glyph = id.with_scale_and_position(scale, ab_glyph::point(0.0, 0.0));
+        let Some(outlined) = font.outline_glyph(glyph) else {
+            return GlyphMask {
+                left: 0,
+                top: 0,
+                width: 0,
+                height: 0,
+                words: 0,
+                bits: Vec::new(),
+            };
+        };
+        let b = outlined.px_bounds();
+        let (width, height) = (b.width().max(0.0) as u32, b.height().max(0.0) as u32);
+        let words = (width as usize).div_ceil(64);
+        let mut bits = vec![0u64; words * height as usize];
+        outlined.draw(|gx, gy, coverage| {
+            if coverage >= INK_THRESHOLD && gx < width && gy < height {
+                let i = gy as usize * words + gx as usize / 64;
+                bits[i] |= 1u64 << (63 - gx % 64);
+            }
+        });
+        GlyphMask {
+            left: b.min.x as i64,
+            top: b.min.y as i64,
+            width,
+            height,
+            words,
+            bits,
+        }
+    }
+
+    /// The mask's row `y` as words.
+    pub fn row(&self, y: u32) -> &[u64] {
+        let start = y as usize * self.words;
+        &self.bits[start..start + self.words]
+    }
+}
+
+/// Masks already rasterised on this thread, by glyph and size. Labels print the same few
+/// sizes over and over, so after the first labels almost every glyph comes from here.
+type MaskCache = HashMap<(u16, u32), Rc<GlyphMask>>;
+
+thread_local! {
+    static MASKS: RefCell<MaskCache> = RefCell::new(HashMap::new());
+}
+
+/// Masks kept per thread before the cache starts afresh (a bound on memory, not a tuning).
+const MASK_CACHE_LIMIT: usize = 60_000;
+
+fn mask(font: &FontRef<'static>, id: GlyphId, em_px: f32) -> Rc<GlyphMask> {
+    MASKS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let key = (id.0, em_px.to_bits());
+        if let Some(m) = cache.get(&key) {
+            return Rc::clone(m);
+        }
+        if cache.len() >= MASK_CACHE_LIMIT {
+            cache.clear();
+        }
+        let m = Rc::new(GlyphMask::rasterise(font, id, scale_for(font, em_px)));
+        cache.insert(key, Rc::clone(&m));
+        m
+    })
+}
+
+/// Calls `place(x, y, mask)` for every glyph of a line of text whose pen starts at `x` on
+/// `baseline` (in dots), with the dot where the glyph's top-left corner goes. Glyphs are
+/// placed on whole dots (the pen is rounded), which is what lets their masks be reused;
+/// faux bold places every glyph twice, `bold_offset` apart.
+pub fn for_each_glyph(
+    font: &FontRef<'static>,
+    x: f32,
+    baseline: f32,
+    text: &str,
+    em_px: f32,
+    bold: bool,
+    mut place: impl FnMut(i64, i64, &GlyphMask),
+) {
+    let scaled = font.as_scaled(scale_for(font, em_px));
+    let passes: &[f32] = if bold {
+        &[0.0, bold_offset(em_px)]
+    } else {
+        &[0.0]
+    };
+    let base = baseline.round() as i64;
+    for &dx in passes {
+        let mut pen = x + dx;
+        for c in text.chars() {
+            let id = font.glyph_id(c);
+            let m = mask(font, id, em_px);
+            if m.width > 0 {
+                place(pen.round() as i64 + m.left, base + m.top, &m);
+            }
+            pen += scaled.h_advance(id);
+        }
+    }
+}
+
 /// Draws one line of text into `bitmap` with its pen starting at `x` on `baseline`, both in
 /// the bitmap's dots. Dots outside the bitmap are clipped by the bitmap.
 pub fn draw_line(
@@ -99,33 +239,21 @@ pub fn draw_line(
     em_px: f32,
     bold: bool,
 ) {
-    let scaled = font.as_scaled(scale_for(font, em_px));
-    let passes: &[f32] = if bold {
-        &[0.0, bold_offset(em_px)]
-    } else {
-        &[0.0]
-    };
-    for &dx in passes {
-        let mut pen = x + dx;
-        for c in text.chars() {
-            let id = font.glyph_id(c);
-            let glyph = id.with_scale_and_position(scaled.scale(), ab_glyph::point(pen, baseline));
-            pen += scaled.h_advance(id);
-            let Some(outlined) = font.outline_glyph(glyph) else {
-                continue;
-            };
-            let bounds = outlined.px_bounds();
-            let (left, top) = (bounds.min.x as i64, bounds.min.y as i64);
-            outlined.draw(|gx, gy, coverage| {
-                if coverage >= INK_THRESHOLD {
-                    bitmap.set(left + i64::from(gx), top + i64::from(gy));
+    for_each_glyph(font, x, baseline, text, em_px, bold, |gx, gy, m| {
+        for row in 0..m.height {
+            for (k, &word) in m.row(row).iter().enumerate() {
+                let mut w = word;
+                while w != 0 {
+                    let bit = w.leading_zeros() as i64;
+                    w &= !(1u64 << (63 - bit));
+                    bitmap.set(gx + k as i64 * 64 + bit, gy + i64::from(row));
                 }
-            });
+            }
         }
-    }
+    });
 }
 
-/// The pixel bounds of the ink of one line drawn as `draw_line` would, as
+/// The dot bounds of the ink of one line drawn as `draw_line` would, as
 /// `(left, top, right, bottom)`, or `None` for a line with no ink. Tests use it to check that
 /// text stays inside its box.
 pub fn ink_bounds(
@@ -136,28 +264,24 @@ pub fn ink_bounds(
     em_px: f32,
     bold: bool,
 ) -> Option<(f32, f32, f32, f32)> {
-    let scaled = font.as_scaled(scale_for(font, em_px));
-    let extra = if bold { bold_offset(em_px) } else { 0.0 };
-    let mut pen = x;
     let mut bounds: Option<(f32, f32, f32, f32)> = None;
-    for c in text.chars() {
-        let id = font.glyph_id(c);
-        let glyph = id.with_scale_and_position(scaled.scale(), ab_glyph::point(pen, baseline));
-        pen += scaled.h_advance(id);
-        if let Some(outlined) = font.outline_glyph(glyph) {
-            let b = outlined.px_bounds();
-            let next = (b.min.x, b.min.y, b.max.x + extra, b.max.y);
-            bounds = Some(match bounds {
-                None => next,
-                Some(a) => (
-                    a.0.min(next.0),
-                    a.1.min(next.1),
-                    a.2.max(next.2),
-                    a.3.max(next.3),
-                ),
-            });
-        }
-    }
+    for_each_glyph(font, x, baseline, text, em_px, bold, |gx, gy, m| {
+        let next = (
+            gx as f32,
+            gy as f32,
+            (gx + i64::from(m.width)) as f32,
+            (gy + i64::from(m.height)) as f32,
+        );
+        bounds = Some(match bounds {
+            None => next,
+            Some(a) => (
+                a.0.min(next.0),
+                a.1.min(next.1),
+                a.2.max(next.2),
+                a.3.max(next.3),
+            ),
+        });
+    });
     bounds
 }
 

@@ -1,20 +1,24 @@
 //! Pure layout: a template and its data become positioned items in printer dots.
 //!
-//! Everything that decides where ink goes happens here, once, so the ZPL, PDF and PNG
+//! Everything that decides where ink goes happens here, once, so the ZPL, TSPL, PDF and PNG
 //! renderers only translate items into their own commands and cannot disagree about line
 //! breaks or barcode sizes. Text that does not fit its box shrinks (down to its minimum
 //! size) and wraps (up to its line limit), preferring a slightly smaller size on fewer lines
 //! to a break; if it still does not fit, it is cut with an ellipsis and marked `truncated`.
-//! It never overflows its box. No I/O happens here; the font
-//! used for measuring is compiled into the binary.
+//! It never overflows its box. A document with a table becomes as many pages as its rows
+//! need, each page repeating the other elements, once per copy. No I/O happens here; the
+//! font used for measuring is compiled into the binary.
+
+use std::cmp::Ordering;
 
 use serde_json::Value;
 
-use super::barcode::{self, CodeSet};
+use super::barcode::{self, CodeSet, Symbology};
 use super::font::{self, Metrics, BASELINE};
+use super::raster::Bitmap;
 use super::template::{
-    is_present, Align, Code128Spec, ElementKind, ElementRef, QrEcc, QrSpec, Template, TextStyle,
-    VAlign, LINE_HEIGHT,
+    is_present_in, Align, BarcodeSpec, Element, ElementKind, ElementRef, OnPage, QrEcc, QrSpec,
+    Scope, TableSpec, Template, TextStyle, VAlign, Walk, CELL_PAD_MM, LINE_HEIGHT,
 };
 use super::LabelError;
 
@@ -22,17 +26,20 @@ use super::LabelError;
 /// off a thermal print.
 pub const MIN_MODULE_MM: f32 = 0.25;
 
-/// Code 128 quiet zone on each side, in modules, kept inside the element's box.
-const CODE128_QUIET: u32 = 10;
-
 /// QR quiet zone on each side, in modules, kept inside the element's box.
 const QR_QUIET: u32 = 4;
+
+/// Data Matrix quiet zone on each side, in modules (the standard asks for one).
+const DM_QUIET: u32 = 2;
 
 /// The largest QR magnification ZPL's `^BQ` accepts.
 const QR_MAX_MODULE: u32 = 10;
 
-/// Gap between Code 128 bars and their human-readable line, in millimetres.
+/// Gap between barcode bars and their human-readable line, in millimetres.
 const HR_GAP_MM: f32 = 0.8;
+
+/// Thickness of the rule under a table's header and rows, in millimetres.
+const TABLE_RULE_MM: f32 = 0.25;
 
 /// Step by which text shrinks while looking for a size that fits, in dots.
 const SHRINK_STEP_PX: f32 = 0.5;
@@ -41,7 +48,7 @@ const SHRINK_STEP_PX: f32 = 0.5;
 /// would allow.
 const SHRINK_BEFORE_WRAP: f32 = 0.9;
 
-/// A laid-out label: its size in dots and what to draw.
+/// A laid-out label or page: its size in dots and what to draw.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layout {
     pub dpi: u32,
@@ -62,6 +69,14 @@ impl Layout {
             _ => None,
         })
     }
+
+    /// Every text block, in drawing order.
+    pub fn texts(&self) -> impl Iterator<Item = &TextBlock> {
+        self.items.iter().filter_map(|item| match item {
+            Item::Text(t) => Some(t),
+            _ => None,
+        })
+    }
 }
 
 /// A rectangle in dots, top-left origin.
@@ -77,14 +92,21 @@ pub struct DotRect {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
     Text(TextBlock),
-    Code128(Bars),
+    Barcode(Bars),
     Qr(QrBlock),
+    Matrix(MatrixBlock),
     /// A solid rectangle (lines and filled boxes).
     Fill(DotRect),
     /// A rectangle outline with a stroke of `thickness` dots, drawn inside `rect`.
     Frame {
         rect: DotRect,
         thickness: u32,
+    },
+    /// Ready dots at a position: what a stored ZPL job's graphics replay as.
+    Graphic {
+        x: u32,
+        y: u32,
+        bitmap: Bitmap,
     },
 }
 
@@ -97,6 +119,9 @@ pub struct TextBlock {
     /// The font size chosen, in dots per em.
     pub em_px: f32,
     pub bold: bool,
+    /// White text on the box filled black.
+    pub reverse: bool,
+    pub align: Align,
     pub lines: Vec<TextLine>,
     /// Whether the text was made smaller than the template asked for.
     pub shrunk: bool,
@@ -128,18 +153,21 @@ impl TextBlock {
     }
 }
 
-/// A Code 128 symbol placed on the label.
+/// A linear barcode placed on the label.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bars {
     pub element: ElementRef,
     /// The element's box, quiet zones and human-readable line included.
     pub area: DotRect,
+    pub symbology: Symbology,
+    /// The data as encoded (an EAN-13 or ITF-14 with its check digit).
     pub data: String,
-    pub set: CodeSet,
+    /// The Code 128 set, for Code 128.
+    pub set: Option<CodeSet>,
     /// Left edge of the first bar (the quiet zone lies to its left, inside the box).
     pub x: u32,
     pub y: u32,
-    /// Module (narrowest bar) width in dots.
+    /// Module (narrowest bar) width in dots; a wide bar is `barcode::WIDE` modules.
     pub module: u32,
     pub bar_height: u32,
     pub modules: Vec<bool>,
@@ -157,7 +185,46 @@ pub struct QrBlock {
     pub module: u32,
     /// Modules per side.
     pub size: usize,
+}
+
+impl QrBlock {
+    /// The symbol's modules, row by row. Computed when asked for: the printers encode QR
+    /// codes themselves, so ZPL and TSPL jobs never need them.
+    pub fn dark(&self) -> Vec<bool> {
+        barcode::qr_modules(&self.data, self.ecc)
+            .map(|(_, dark)| dark)
+            .unwrap_or_default()
+    }
+}
+
+/// A Data Matrix symbol placed on the label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatrixBlock {
+    pub element: ElementRef,
+    pub data: String,
+    pub x: u32,
+    pub y: u32,
+    /// Module size in dots.
+    pub module: u32,
+    pub columns: usize,
+    pub rows: usize,
     pub dark: Vec<bool>,
+}
+
+impl MatrixBlock {
+    /// The symbol as a bitmap of dots (how ZPL and TSPL receive it).
+    pub fn bitmap(&self) -> Bitmap {
+        let m = self.module;
+        let mut bitmap = Bitmap::new(self.columns as u32 * m, self.rows as u32 * m);
+        for row in 0..self.rows {
+            for col in 0..self.columns {
+                if self.dark[row * self.columns + col] {
+                    bitmap.fill(col as u32 * m, row as u32 * m, m, m);
+                }
+            }
+        }
+        bitmap
+    }
 }
 
 /// Converts template millimetres to dots at a given resolution.
@@ -180,66 +247,326 @@ impl Dots {
     }
 }
 
-/// Lays a template out for `data` at `dpi` dots per inch.
+/// Lays a template out for `data` at `dpi` dots per inch: the first page of the first copy,
+/// which for a label is the whole label. Documents use `layout_pages`.
 pub fn layout(t: &Template, data: &Value, dpi: u32) -> Result<Layout, LabelError> {
+    let mut pages = layout_pages(t, data, dpi)?;
+    Ok(pages.swap_remove(0))
+}
+
+/// Lays a template out as every page it needs: a table's rows continue onto as many pages
+/// as they fill, every page repeats the other elements, and the whole is drawn once per copy.
+pub fn layout_pages(t: &Template, data: &Value, dpi: u32) -> Result<Vec<Layout>, LabelError> {
     let dots = Dots(dpi as f32 / 25.4);
     let metrics = Metrics::new(font::face()?);
-    let mut items = Vec::new();
-    for e in &t.elements {
-        if let Some(cond) = &e.condition {
-            if !is_present(data, cond) {
-                continue;
-            }
+    let root = Scope::root(data);
+    let fail = |e: &Element, problem: String| LabelError::Render {
+        file: t.file.clone(),
+        element: ElementRef::of(e),
+        problem,
+    };
+    // The table (at most one) decides the page count.
+    let table = t.elements.iter().find_map(|e| match &e.kind {
+        ElementKind::Table(spec) if drawn(e, &root) => Some((e, spec)),
+        _ => None,
+    });
+    let (rows, per_page) = match table {
+        None => (Vec::new(), 1),
+        Some((e, spec)) => {
+            let rows = table_rows(spec, &root).map_err(|p| fail(e, p))?;
+            let header = if spec.header { spec.row_mm } else { 0.0 };
+            let per_page = (((e.h_mm - header) + 0.01) / spec.row_mm).floor().max(1.0) as usize;
+            (rows, per_page)
         }
-        let at = ElementRef::of(e);
-        let fail = |problem: String| LabelError::Render {
-            file: t.file.clone(),
-            element: at.clone(),
-            problem,
-        };
-        let area = dots.rect(e.x_mm, e.y_mm, e.w_mm, e.h_mm);
-        match &e.kind {
-            ElementKind::Text(spec) => {
-                let text = spec.value.fill(data).map_err(fail)?;
-                items.push(Item::Text(fit_text(
-                    &metrics,
-                    at.clone(),
-                    area,
-                    &text,
-                    &spec.style,
-                    dots,
-                )));
-            }
-            ElementKind::Code128(spec) => {
-                let value = spec.value.fill(data).map_err(fail)?;
-                code128(&metrics, at.clone(), area, &value, spec, dots, &mut items)
-                    .map_err(fail)?;
-            }
-            ElementKind::Qr(spec) => {
-                let value = spec.value.fill(data).map_err(fail)?;
-                items.push(Item::Qr(
-                    qr(at.clone(), area, &value, spec, dots).map_err(fail)?,
-                ));
-            }
-            ElementKind::Line => items.push(Item::Fill(area)),
-            ElementKind::Box { thickness_mm, fill } => {
-                if *fill {
-                    items.push(Item::Fill(area));
-                } else {
-                    items.push(Item::Frame {
-                        rect: area,
-                        thickness: dots.of(*thickness_mm).max(1),
-                    });
+    };
+    let pages = rows.len().div_ceil(per_page).max(1);
+    let copies: Vec<&str> = if t.copies.is_empty() {
+        vec![""]
+    } else {
+        t.copies.iter().map(String::as_str).collect()
+    };
+    let mut out = Vec::with_capacity(pages * copies.len());
+    for copy in copies {
+        for page in 1..=pages {
+            let scope = Scope {
+                page,
+                pages,
+                copy,
+                ..root.clone()
+            };
+            let mut items = Vec::new();
+            for e in &t.elements {
+                let on_this_page = match e.on_page {
+                    OnPage::All => true,
+                    OnPage::First => page == 1,
+                    OnPage::Last => page == pages,
+                };
+                if !on_this_page || !drawn(e, &scope) {
+                    continue;
                 }
+                let chunk = if matches!(e.kind, ElementKind::Table(_)) {
+                    let start = (page - 1) * per_page;
+                    &rows[start.min(rows.len())..(start + per_page).min(rows.len())]
+                } else {
+                    &[]
+                };
+                element(&metrics, e, &scope, chunk, dots, &mut items).map_err(|p| fail(e, p))?;
             }
+            out.push(Layout {
+                dpi,
+                width: dots.of(t.width_mm),
+                height: dots.of(t.height_mm),
+                items,
+            });
         }
     }
-    Ok(Layout {
-        dpi,
-        width: dots.of(t.width_mm),
-        height: dots.of(t.height_mm),
-        items,
-    })
+    Ok(out)
+}
+
+/// Whether an element's `if` and `unless` let it be drawn.
+fn drawn(e: &Element, scope: &Scope) -> bool {
+    e.condition.as_ref().is_none_or(|c| is_present_in(scope, c))
+        && e.unless.as_ref().is_none_or(|c| !is_present_in(scope, c))
+}
+
+/// A table row: its item and its 1-based number in the sorted order.
+type Row<'a> = (usize, &'a Value);
+
+/// The table's rows, sorted as it asks.
+fn table_rows<'a>(spec: &TableSpec, scope: &Scope<'a>) -> Result<Vec<Row<'a>>, String> {
+    let items: &'a [Value] = match spec.rows.resolve(scope) {
+        None => return Err(format!("the data has no field `{}`", spec.rows)),
+        Some(Value::Null) => &[],
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(format!("field `{}` is not an array", spec.rows)),
+    };
+    let mut rows: Vec<&'a Value> = items.iter().collect();
+    if !spec.sort.is_empty() {
+        let key = |v: &Value| -> Vec<String> {
+            spec.sort
+                .iter()
+                .map(|p| match p.lookup(v) {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(Value::Null) | None => String::new(),
+                    Some(other) => other.to_string(),
+                })
+                .collect()
+        };
+        rows.sort_by(|a, b| {
+            let (ka, kb) = (key(a), key(b));
+            ka.iter()
+                .zip(&kb)
+                .enumerate()
+                .map(|(i, (x, y))| {
+                    if i == 0 && spec.walk == Walk::Serpentine {
+                        serpentine_cmp(x, y)
+                    } else {
+                        natural_cmp(x, y)
+                    }
+                })
+                .find(|o| o.is_ne())
+                .unwrap_or(Ordering::Equal)
+        });
+    }
+    Ok(rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| (i + 1, v))
+        .collect())
+}
+
+/// Compares strings with runs of digits compared as numbers: `A-2` < `A-10`.
+pub fn natural_cmp(a: &str, b: &str) -> Ordering {
+    fn chunks(s: &str) -> Vec<(bool, &str)> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let bytes = s.as_bytes();
+        for i in 1..=bytes.len() {
+            if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
+                out.push((bytes[start].is_ascii_digit(), &s[start..i]));
+                start = i;
+            }
+        }
+        out
+    }
+    if a.is_empty() || b.is_empty() {
+        return a.cmp(b);
+    }
+    let (ca, cb) = (chunks(a), chunks(b));
+    for ((da, sa), (db, sb)) in ca.iter().zip(&cb) {
+        let o = if *da && *db {
+            let (ta, tb) = (sa.trim_start_matches('0'), sb.trim_start_matches('0'));
+            ta.len().cmp(&tb.len()).then_with(|| ta.cmp(tb))
+        } else {
+            sa.cmp(sb)
+        };
+        if o.is_ne() {
+            return o;
+        }
+    }
+    ca.len().cmp(&cb.len())
+}
+
+/// Compares locations `zone-aisle-bay-level…` in a serpentine walk: by zone and aisle, then
+/// by bay ascending in odd aisles and descending in even ones, then by the rest.
+pub fn serpentine_cmp(a: &str, b: &str) -> Ordering {
+    let parts = |s: &str| -> Vec<String> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let (pa, pb) = (parts(a), parts(b));
+    let get = |p: &[String], i: usize| p.get(i).cloned().unwrap_or_default();
+    for i in 0..2 {
+        let o = natural_cmp(&get(&pa, i), &get(&pb, i));
+        if o.is_ne() {
+            return o;
+        }
+    }
+    let aisle: u64 = get(&pa, 1)
+        .trim_start_matches(|c: char| !c.is_ascii_digit())
+        .parse()
+        .unwrap_or(1);
+    let bay = natural_cmp(&get(&pa, 2), &get(&pb, 2));
+    let bay = if aisle % 2 == 0 { bay.reverse() } else { bay };
+    bay.then_with(|| natural_cmp(a, b))
+}
+
+/// Lays out one element (a table: the given rows) in a scope.
+fn element(
+    metrics: &Metrics,
+    e: &Element,
+    scope: &Scope,
+    rows: &[Row],
+    dots: Dots,
+    items: &mut Vec<Item>,
+) -> Result<(), String> {
+    let at = ElementRef::of(e);
+    let area = dots.rect(e.x_mm, e.y_mm, e.w_mm, e.h_mm);
+    match &e.kind {
+        ElementKind::Text(spec) => {
+            let text = spec.value.fill_in(scope)?;
+            items.push(Item::Text(fit_text(
+                metrics,
+                at,
+                area,
+                &text,
+                &spec.style,
+                dots,
+            )));
+        }
+        ElementKind::Barcode(spec) => {
+            let value = spec.value.fill_in(scope)?;
+            linear(metrics, at, area, &value, spec, dots, items)?;
+        }
+        ElementKind::Qr(spec) => {
+            let value = spec.value.fill_in(scope)?;
+            items.push(Item::Qr(qr(at, area, &value, spec, dots)?));
+        }
+        ElementKind::DataMatrix(spec) => {
+            let value = spec.value.fill_in(scope)?;
+            items.push(Item::Matrix(datamatrix(at, area, &value, dots)?));
+        }
+        ElementKind::Line => items.push(Item::Fill(area)),
+        ElementKind::Box { thickness_mm, fill } => {
+            if *fill {
+                items.push(Item::Fill(area));
+            } else {
+                items.push(Item::Frame {
+                    rect: area,
+                    thickness: dots.of(*thickness_mm).max(1),
+                });
+            }
+        }
+        ElementKind::Table(spec) => table(metrics, e, spec, scope, rows, dots, items)?,
+    }
+    Ok(())
+}
+
+/// Draws a table's header and rows: each cell is a text box inside its column, padded left
+/// and right, with a thin rule under the header and (if asked) under every row.
+fn table(
+    metrics: &Metrics,
+    e: &Element,
+    spec: &TableSpec,
+    scope: &Scope,
+    rows: &[Row],
+    dots: Dots,
+    items: &mut Vec<Item>,
+) -> Result<(), String> {
+    let rule = dots.of(TABLE_RULE_MM).max(1);
+    let cell = |col: usize, y_mm: f32| -> DotRect {
+        let x_mm = e.x_mm + spec.columns[..col].iter().map(|c| c.w_mm).sum::<f32>();
+        let mut r = dots.rect(
+            x_mm + CELL_PAD_MM,
+            y_mm,
+            spec.columns[col].w_mm - 2.0 * CELL_PAD_MM,
+            spec.row_mm,
+        );
+        r.h = r.h.saturating_sub(rule).max(1);
+        r
+    };
+    let cell_ref = |what: String| ElementRef {
+        number: e.number,
+        kind: "table".to_string(),
+        name: Some(match &e.name {
+            Some(n) => format!("{n} {what}"),
+            None => what,
+        }),
+    };
+    let full_row = |y_mm: f32| dots.rect(e.x_mm, y_mm, e.w_mm, spec.row_mm);
+    let mut y_mm = e.y_mm;
+    if spec.header {
+        for (i, c) in spec.columns.iter().enumerate() {
+            let style = TextStyle {
+                bold: true,
+                ..c.style.clone()
+            };
+            items.push(Item::Text(fit_text(
+                metrics,
+                cell_ref(format!("header {}", i + 1)),
+                cell(i, y_mm),
+                &c.title,
+                &style,
+                dots,
+            )));
+        }
+        let r = full_row(y_mm);
+        items.push(Item::Fill(DotRect {
+            y: r.y + r.h.saturating_sub(rule),
+            h: rule,
+            ..r
+        }));
+        y_mm += spec.row_mm;
+    }
+    for &(n, item) in rows {
+        let row_scope = scope.with_item(item, n);
+        for (i, c) in spec.columns.iter().enumerate() {
+            let text = c
+                .value
+                .fill_in(&row_scope)
+                .map_err(|p| format!("row {n}, column {} ({}): {p}", i + 1, c.title))?;
+            items.push(Item::Text(fit_text(
+                metrics,
+                cell_ref(format!("row {n} column {}", i + 1)),
+                cell(i, y_mm),
+                &text,
+                &c.style,
+                dots,
+            )));
+        }
+        if spec.rules {
+            let r = full_row(y_mm);
+            items.push(Item::Fill(DotRect {
+                y: r.y + r.h.saturating_sub(rule),
+                h: rule.div_ceil(2),
+                ..r
+            }));
+        }
+        y_mm += spec.row_mm;
+    }
+    Ok(())
 }
 
 /// Whether a break is allowed between two adjacent characters of a word. Ideographs and
@@ -499,6 +826,8 @@ fn fit_text(
         area,
         em_px: em,
         bold: spec.bold,
+        reverse: spec.reverse,
+        align: spec.align,
         lines,
         shrunk: em < max_px - 1e-3,
         truncated,
@@ -506,22 +835,25 @@ fn fit_text(
     }
 }
 
-fn code128(
+fn linear(
     m: &Metrics,
     element: ElementRef,
     area: DotRect,
     value: &str,
-    spec: &Code128Spec,
+    spec: &BarcodeSpec,
     dots: Dots,
     items: &mut Vec<Item>,
 ) -> Result<(), String> {
-    let (set, modules) = barcode::code128_modules(value)?;
-    let total = modules.len() as u32 + 2 * CODE128_QUIET;
+    let symbol = barcode::linear(spec.symbology, value)?;
+    let quiet = spec.symbology.quiet_zone();
+    let total = symbol.modules.len() as u32 + 2 * quiet;
     let module = area.w / total;
     let min_module = dots.of(MIN_MODULE_MM).max(1);
     if module < min_module {
         return Err(format!(
-            "Code 128 of `{value}` needs {:.1} mm at the {MIN_MODULE_MM} mm module; the box is {:.1} mm wide",
+            "{} of `{}` needs {:.1} mm at the {MIN_MODULE_MM} mm module; the box is {:.1} mm wide",
+            spec.symbology,
+            symbol.data,
             (total * min_module) as f32 / dots.0,
             area.w as f32 / dots.0
         ));
@@ -531,18 +863,19 @@ fn code128(
         .map(|s| dots.of(s * LINE_HEIGHT + HR_GAP_MM))
         .unwrap_or(0);
     let bar_height = area.h.saturating_sub(text_h).max(1);
-    let width = modules.len() as u32 * module;
+    let width = symbol.modules.len() as u32 * module;
     let x = area.x + (area.w - width) / 2;
-    items.push(Item::Code128(Bars {
+    items.push(Item::Barcode(Bars {
         element: element.clone(),
         area,
-        data: value.to_string(),
-        set,
+        symbology: spec.symbology,
+        data: symbol.data.clone(),
+        set: symbol.set,
         x,
         y: area.y,
         module,
         bar_height,
-        modules,
+        modules: symbol.modules,
     }));
     if let Some(size_mm) = spec.text_size_mm {
         let text_area = DotRect {
@@ -561,9 +894,15 @@ fn code128(
             max_lines: 1,
             align: Align::Center,
             valign: VAlign::Top,
+            reverse: false,
         };
         items.push(Item::Text(fit_text(
-            m, element, text_area, value, &style, dots,
+            m,
+            element,
+            text_area,
+            &symbol.data,
+            &style,
+            dots,
         )));
     }
     Ok(())
@@ -579,7 +918,7 @@ fn qr(
     if value.is_empty() {
         return Err("a QR code needs data".to_string());
     }
-    let (size, dark) = barcode::qr_modules(value, spec.ecc)?;
+    let size = barcode::qr_size(value, spec.ecc)?;
     let side = area.w.min(area.h);
     let module = (side / (size as u32 + 2 * QR_QUIET)).min(QR_MAX_MODULE);
     let min_module = dots.of(MIN_MODULE_MM).max(1);
@@ -599,6 +938,34 @@ fn qr(
         y: area.y + (area.h - symbol) / 2,
         module,
         size,
+    })
+}
+
+fn datamatrix(
+    element: ElementRef,
+    area: DotRect,
+    value: &str,
+    dots: Dots,
+) -> Result<MatrixBlock, String> {
+    let (columns, rows, dark) = barcode::datamatrix_modules(value)?;
+    let across = (columns.max(rows)) as u32 + 2 * DM_QUIET;
+    let module = area.w.min(area.h) / across;
+    let min_module = dots.of(MIN_MODULE_MM).max(1);
+    if module < min_module {
+        return Err(format!(
+            "a Data Matrix of {columns} modules needs a {:.1} mm square at the {MIN_MODULE_MM} mm module; the box is {:.1} mm",
+            (across * min_module) as f32 / dots.0,
+            area.w.min(area.h) as f32 / dots.0
+        ));
+    }
+    Ok(MatrixBlock {
+        element,
+        data: value.to_string(),
+        x: area.x + (area.w - columns as u32 * module) / 2,
+        y: area.y + (area.h - rows as u32 * module) / 2,
+        module,
+        columns,
+        rows,
         dark,
     })
 }
@@ -702,7 +1069,7 @@ mod tests {
         )
         .expect("template");
         let ok = layout(&t, &json!({"v": "600012345671"}), 203).expect("fits");
-        assert!(matches!(ok.items[0], Item::Code128(Bars { module: 2, .. })));
+        assert!(matches!(ok.items[0], Item::Barcode(Bars { module: 2, .. })));
         let err = layout(&t, &json!({"v": "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}), 203)
             .expect_err("too long")
             .to_string();

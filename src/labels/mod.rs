@@ -1,21 +1,24 @@
 //! Labels and documents: one template format, one layout engine, one renderer per output.
 //!
 //! A template (`label-templates/*.toml`, also compiled into the binary) places text,
-//! barcodes, QR codes, lines and boxes in millimetres and fills them from a JSON document.
-//! `layout` turns that into positioned items in printer dots without any I/O, and the
-//! renderers (`zpl`, `pdf`, `png`) only translate items into their output, so every output
-//! shows the same line breaks and the same barcode modules. Korean and Chinese text uses
-//! the font shipped in the binary, so no printer or machine needs a CJK font installed.
-//! TSPL, more barcode kinds and multi-page documents are meant to slot in as one more
-//! renderer, one more element kind, and a page loop over the same layout.
+//! barcodes (Code 128, EAN-13, Code 39, ITF-14), QR and Data Matrix codes, lines, boxes and
+//! tables in millimetres and fills them from a JSON document. `layout` turns that into
+//! positioned items in printer dots without any I/O (a document with a table into as many
+//! pages as its rows need), and the renderers (`zpl`, `tspl`, `pdf`, `png`) only translate
+//! items into their output, so every output shows the same line breaks and the same barcode
+//! modules. Korean and Chinese text uses the font shipped in the binary, so no printer or
+//! machine needs a CJK font installed.
 
 pub mod barcode;
+pub mod bench;
 pub mod font;
 pub mod layout;
 pub mod pdf;
 pub mod png;
 pub mod raster;
+pub mod replay;
 pub mod template;
+pub mod tspl;
 pub mod zpl;
 
 use std::path::{Path, PathBuf};
@@ -23,7 +26,8 @@ use std::str::FromStr;
 
 use serde_json::Value;
 
-pub use layout::{layout, Layout};
+pub use layout::{layout, layout_pages, Layout};
+pub use pdf::Sheet;
 pub use template::{ElementRef, Template};
 
 /// Everything that can go wrong loading a template or rendering a label.
@@ -76,16 +80,21 @@ fn at(element: &Option<ElementRef>) -> String {
 pub enum Format {
     /// ZPL II for Zebra and compatible thermal printers.
     Zpl,
-    /// A PDF with one label per page, for office printers and the archive.
+    /// TSPL / TSPL2 for TSC printers and their clones.
+    Tspl,
+    /// A PDF with one label per page (or many to a sheet), for office printers and the archive.
     Pdf,
     /// A PNG preview showing the printer's dots.
     Png,
 }
 
 impl Format {
+    pub const ALL: [Format; 4] = [Format::Zpl, Format::Tspl, Format::Pdf, Format::Png];
+
     pub fn extension(self) -> &'static str {
         match self {
             Format::Zpl => "zpl",
+            Format::Tspl => "tspl",
             Format::Pdf => "pdf",
             Format::Png => "png",
         }
@@ -94,6 +103,7 @@ impl Format {
     pub fn content_type(self) -> &'static str {
         match self {
             Format::Zpl => "application/vnd.zebra-zpl",
+            Format::Tspl => "application/vnd.tsc-tspl",
             Format::Pdf => "application/pdf",
             Format::Png => "image/png",
         }
@@ -106,17 +116,18 @@ impl FromStr for Format {
     fn from_str(s: &str) -> Result<Format, String> {
         match s.to_ascii_lowercase().as_str() {
             "zpl" => Ok(Format::Zpl),
+            "tspl" => Ok(Format::Tspl),
             "pdf" => Ok(Format::Pdf),
             "png" => Ok(Format::Png),
             other => Err(format!(
-                "unknown label format `{other}` (expected zpl, pdf or png)"
+                "unknown label format `{other}` (expected zpl, tspl, pdf or png)"
             )),
         }
     }
 }
 
 /// Settings that depend on the printer rather than the template.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RenderOptions {
     /// Printer resolution in dots per inch: 203 (8 dots/mm) or 300 (12 dots/mm). The PDF and
     /// PNG are laid out at the same resolution so they match the thermal print.
@@ -129,12 +140,12 @@ impl Default for RenderOptions {
     }
 }
 
-/// Renders one label at 203 dpi.
+/// Renders one label (or document) at 203 dpi.
 pub fn render(t: &Template, data: &Value, format: Format) -> Result<Vec<u8>, LabelError> {
     render_with(t, data, format, &RenderOptions::default())
 }
 
-/// Renders one label with explicit options.
+/// Renders one label (or document) with explicit options.
 pub fn render_with(
     t: &Template,
     data: &Value,
@@ -144,34 +155,60 @@ pub fn render_with(
     render_many(t, std::slice::from_ref(data), format, options)
 }
 
-/// Renders several labels from one template into one job: consecutive formats in ZPL, one
-/// page each in a PDF. A PNG holds exactly one label.
+/// Renders several labels from one template into one job: consecutive formats in ZPL and
+/// TSPL, one page each in a PDF (or many to a sheet). A document's pages follow each other
+/// the same way. A PNG shows the pages one under the other.
 pub fn render_many(
     t: &Template,
     data: &[Value],
     format: Format,
     options: &RenderOptions,
 ) -> Result<Vec<u8>, LabelError> {
+    let layouts = layout_all(t, data, options)?;
+    render_layouts(&layouts, format, &t.title)
+}
+
+/// Renders several labels into a PDF of sheets of paper (e.g. `Sheet::A4`), as many labels
+/// to a page as fit; a label larger than the sheet gets a page of its own size.
+pub fn render_sheets(
+    t: &Template,
+    data: &[Value],
+    sheet: Sheet,
+    options: &RenderOptions,
+) -> Result<Vec<u8>, LabelError> {
+    let layouts = layout_all(t, data, options)?;
+    pdf::render(&layouts, &t.title, Some(sheet))
+}
+
+fn layout_all(
+    t: &Template,
+    data: &[Value],
+    options: &RenderOptions,
+) -> Result<Vec<Layout>, LabelError> {
     if !(100..=1200).contains(&options.dpi) {
         return Err(LabelError::Unsupported(format!(
             "{} dpi is not a label printer resolution",
             options.dpi
         )));
     }
-    let layouts = data
-        .iter()
-        .map(|d| layout(t, d, options.dpi))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut layouts = Vec::with_capacity(data.len());
+    for d in data {
+        layouts.extend(layout_pages(t, d, options.dpi)?);
+    }
+    Ok(layouts)
+}
+
+/// Renders laid-out pages (from templates, or replayed from a stored job).
+pub fn render_layouts(
+    layouts: &[Layout],
+    format: Format,
+    title: &str,
+) -> Result<Vec<u8>, LabelError> {
     match format {
-        Format::Zpl => zpl::render(&layouts),
-        Format::Pdf => pdf::render(&layouts, &t.title),
-        Format::Png => match layouts.as_slice() {
-            [one] => png::render(one),
-            _ => Err(LabelError::Unsupported(format!(
-                "a PNG preview shows one label, not {}",
-                layouts.len()
-            ))),
-        },
+        Format::Zpl => zpl::render(layouts),
+        Format::Tspl => tspl::render(layouts),
+        Format::Pdf => pdf::render(layouts, title, None),
+        Format::Png => png::render_pages(layouts),
     }
 }
 
@@ -184,6 +221,38 @@ const EMBEDDED: &[(&str, &str)] = &[
     (
         "shipping-cn-100x180.toml",
         include_str!("../../label-templates/shipping-cn-100x180.toml"),
+    ),
+    (
+        "sku-50x30.toml",
+        include_str!("../../label-templates/sku-50x30.toml"),
+    ),
+    (
+        "bin-location-100x50.toml",
+        include_str!("../../label-templates/bin-location-100x50.toml"),
+    ),
+    (
+        "operator-badge-86x54.toml",
+        include_str!("../../label-templates/operator-badge-86x54.toml"),
+    ),
+    (
+        "carton-100x70.toml",
+        include_str!("../../label-templates/carton-100x70.toml"),
+    ),
+    (
+        "pick-list-a4.toml",
+        include_str!("../../label-templates/pick-list-a4.toml"),
+    ),
+    (
+        "packing-slip-a4.toml",
+        include_str!("../../label-templates/packing-slip-a4.toml"),
+    ),
+    (
+        "handover-manifest-a4.toml",
+        include_str!("../../label-templates/handover-manifest-a4.toml"),
+    ),
+    (
+        "count-sheet-a4.toml",
+        include_str!("../../label-templates/count-sheet-a4.toml"),
     ),
 ];
 
@@ -230,5 +299,7 @@ pub fn load_template(dir: Option<&Path>, name: &str) -> Result<Template, LabelEr
     Template::parse(name, text)
 }
 
+#[cfg(test)]
+mod golden;
 #[cfg(test)]
 mod tests;

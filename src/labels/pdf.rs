@@ -1,4 +1,5 @@
-//! PDF output through printpdf 0.12: one label per page, real text, vector barcodes.
+//! PDF output through printpdf 0.12: one label per page or many to a sheet, real text,
+//! vector barcodes.
 //!
 //! The PDF is for office printers, archives and e-mail, so text is kept as text in the shipped
 //! font (searchable, and `pdftotext` reads the Korean and Chinese back) and printpdf subsets
@@ -17,15 +18,79 @@ use super::LabelError;
 /// Points per millimetre.
 const PT_PER_MM: f32 = 72.0 / 25.4;
 
-/// Renders each layout as one page of a single PDF document.
-pub fn render(layouts: &[Layout], title: &str) -> Result<Vec<u8>, LabelError> {
+/// Many labels on one sheet of paper: the page size, its margins and the gap between labels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sheet {
+    pub width_mm: f32,
+    pub height_mm: f32,
+    pub margin_mm: f32,
+    pub gap_mm: f32,
+}
+
+impl Sheet {
+    /// An A4 sheet with 5 mm margins and 2 mm between labels.
+    pub const A4: Sheet = Sheet {
+        width_mm: 210.0,
+        height_mm: 297.0,
+        margin_mm: 5.0,
+        gap_mm: 2.0,
+    };
+
+    /// How many labels of this size fit across and down.
+    pub fn grid(&self, w_mm: f32, h_mm: f32) -> (usize, usize) {
+        let fit = |room: f32, size: f32| {
+            (((room - 2.0 * self.margin_mm + self.gap_mm) / (size + self.gap_mm)) + 1e-3)
+                .floor()
+                .max(0.0) as usize
+        };
+        (fit(self.width_mm, w_mm), fit(self.height_mm, h_mm))
+    }
+}
+
+/// Renders each layout as one page of a single PDF document, or, with a sheet, as many
+/// labels to a page as fit on it, left to right and top to bottom.
+pub fn render(
+    layouts: &[Layout],
+    title: &str,
+    sheet: Option<Sheet>,
+) -> Result<Vec<u8>, LabelError> {
     let parsed = font::pdf_font()?;
     let mut doc = PdfDocument::new(title);
     let font_id = doc.add_font(parsed);
-    let pages = layouts
-        .iter()
-        .map(|layout| page(layout, &PdfFontHandle::External(font_id.clone())))
-        .collect();
+    let font = PdfFontHandle::External(font_id.clone());
+    let mut pages = Vec::new();
+    let grid = match (sheet, layouts.first()) {
+        (Some(sheet), Some(first)) => {
+            let (w, h) = size_mm(first);
+            let (cols, rows) = sheet.grid(w, h);
+            (cols > 0 && rows > 0).then_some((sheet, cols, rows))
+        }
+        _ => None,
+    };
+    match grid {
+        None => {
+            for layout in layouts {
+                let (w_mm, h_mm) = size_mm(layout);
+                let mut ops = start_ops();
+                draw(layout, &Frame::new(layout, h_mm, 0.0, 0.0), &font, &mut ops);
+                pages.push(PdfPage::new(Mm(w_mm), Mm(h_mm), ops));
+            }
+        }
+        Some((sheet, cols, rows)) => {
+            for chunk in layouts.chunks(cols * rows) {
+                let mut ops = start_ops();
+                for (i, layout) in chunk.iter().enumerate() {
+                    let (w_mm, h_mm) = size_mm(layout);
+                    let (col, row) = ((i % cols) as f32, (i / cols) as f32);
+                    let left = sheet.margin_mm + col * (w_mm + sheet.gap_mm);
+                    let top = sheet.margin_mm + row * (h_mm + sheet.gap_mm);
+                    let frame = Frame::new(layout, sheet.height_mm, left, top);
+                    draw(layout, &frame, &font, &mut ops);
+                }
+                pages.push(PdfPage::new(Mm(sheet.width_mm), Mm(sheet.height_mm), ops));
+            }
+        }
+    }
     let mut warnings = Vec::new();
     let options = PdfSaveOptions {
         subset_fonts: true,
@@ -34,19 +99,50 @@ pub fn render(layouts: &[Layout], title: &str) -> Result<Vec<u8>, LabelError> {
     Ok(doc.with_pages(pages).save(&options, &mut warnings))
 }
 
-/// Converts layout dots to PDF points with the origin moved to the bottom left.
+fn size_mm(layout: &Layout) -> (f32, f32) {
+    let dots_per_mm = layout.dots_per_mm();
+    (
+        layout.width as f32 / dots_per_mm,
+        layout.height as f32 / dots_per_mm,
+    )
+}
+
+fn black() -> Color {
+    Color::Rgb(Rgb::new(0.0, 0.0, 0.0, None))
+}
+
+fn start_ops() -> Vec<Op> {
+    vec![
+        Op::SetFillColor { col: black() },
+        Op::SetOutlineColor { col: black() },
+    ]
+}
+
+/// Converts layout dots to PDF points on a page, for a label whose top-left corner is
+/// `left`, `top` millimetres from the page's top-left corner.
 struct Frame {
     pt_per_dot: f32,
-    height_pt: f32,
+    page_height_pt: f32,
+    left_pt: f32,
+    top_pt: f32,
 }
 
 impl Frame {
+    fn new(layout: &Layout, page_height_mm: f32, left_mm: f32, top_mm: f32) -> Frame {
+        Frame {
+            pt_per_dot: PT_PER_MM / layout.dots_per_mm(),
+            page_height_pt: page_height_mm * PT_PER_MM,
+            left_pt: left_mm * PT_PER_MM,
+            top_pt: top_mm * PT_PER_MM,
+        }
+    }
+
     fn x(&self, dots: f32) -> Pt {
-        Pt(dots * self.pt_per_dot)
+        Pt(self.left_pt + dots * self.pt_per_dot)
     }
 
     fn y(&self, dots_from_top: f32) -> Pt {
-        Pt(self.height_pt - dots_from_top * self.pt_per_dot)
+        Pt(self.page_height_pt - self.top_pt - dots_from_top * self.pt_per_dot)
     }
 
     /// A filled rectangle given in dots from the top left.
@@ -66,26 +162,37 @@ impl Frame {
     fn fill_rect(&self, r: DotRect) -> Op {
         self.fill(r.x as f32, r.y as f32, r.w as f32, r.h as f32)
     }
+
+    /// One rectangle per run of dark modules in each row of a module grid.
+    fn grid(&self, x: u32, y: u32, module: u32, columns: usize, dark: &[bool], ops: &mut Vec<Op>) {
+        for (row, modules) in dark.chunks(columns).enumerate() {
+            for (start, len) in runs(modules) {
+                ops.push(self.fill(
+                    (x + start as u32 * module) as f32,
+                    (y + row as u32 * module) as f32,
+                    (len as u32 * module) as f32,
+                    module as f32,
+                ));
+            }
+        }
+    }
 }
 
-fn page(layout: &Layout, font: &PdfFontHandle) -> PdfPage {
-    let dots_per_mm = layout.dots_per_mm();
-    let (w_mm, h_mm) = (
-        layout.width as f32 / dots_per_mm,
-        layout.height as f32 / dots_per_mm,
-    );
-    let frame = Frame {
-        pt_per_dot: PT_PER_MM / dots_per_mm,
-        height_pt: h_mm * PT_PER_MM,
-    };
-    let black = Color::Rgb(Rgb::new(0.0, 0.0, 0.0, None));
-    let mut ops = vec![
-        Op::SetFillColor { col: black.clone() },
-        Op::SetOutlineColor { col: black },
-    ];
+fn draw(layout: &Layout, frame: &Frame, font: &PdfFontHandle, ops: &mut Vec<Op>) {
     for item in &layout.items {
         match item {
-            Item::Text(block) => text(block, &frame, font, &mut ops),
+            Item::Text(block) => {
+                if block.reverse {
+                    ops.push(frame.fill_rect(block.area));
+                    ops.push(Op::SetFillColor {
+                        col: Color::Rgb(Rgb::new(1.0, 1.0, 1.0, None)),
+                    });
+                    text(block, frame, font, ops);
+                    ops.push(Op::SetFillColor { col: black() });
+                } else {
+                    text(block, frame, font, ops);
+                }
+            }
             Item::Fill(r) => ops.push(frame.fill_rect(*r)),
             Item::Frame { rect: r, thickness } => {
                 let t = (*thickness).min(r.w).min(r.h);
@@ -106,7 +213,7 @@ fn page(layout: &Layout, font: &PdfFontHandle) -> PdfPage {
                     ops.push(frame.fill_rect(side));
                 }
             }
-            Item::Code128(bars) => {
+            Item::Barcode(bars) => {
                 // One rectangle per bar: consecutive dark modules merge.
                 for (start, len) in runs(&bars.modules) {
                     ops.push(frame.fill(
@@ -117,22 +224,17 @@ fn page(layout: &Layout, font: &PdfFontHandle) -> PdfPage {
                     ));
                 }
             }
-            Item::Qr(qr) => {
-                for row in 0..qr.size {
-                    let modules = &qr.dark[row * qr.size..(row + 1) * qr.size];
-                    for (start, len) in runs(modules) {
-                        ops.push(frame.fill(
-                            (qr.x + start as u32 * qr.module) as f32,
-                            (qr.y + row as u32 * qr.module) as f32,
-                            (len as u32 * qr.module) as f32,
-                            qr.module as f32,
-                        ));
-                    }
-                }
+            Item::Qr(qr) => frame.grid(qr.x, qr.y, qr.module, qr.size, &qr.dark(), ops),
+            Item::Matrix(m) => frame.grid(m.x, m.y, m.module, m.columns, &m.dark, ops),
+            Item::Graphic { x, y, bitmap } => {
+                let dark: Vec<bool> = (0..bitmap.height())
+                    .flat_map(|row| (0..bitmap.width()).map(move |col| (col, row)))
+                    .map(|(col, row)| bitmap.get(col, row))
+                    .collect();
+                frame.grid(*x, *y, 1, bitmap.width() as usize, &dark, ops);
             }
         }
     }
-    PdfPage::new(Mm(w_mm), Mm(h_mm), ops)
 }
 
 /// The `(start, length)` of each run of `true` values.

@@ -5,7 +5,7 @@
 //! `^GFA` graphics are cut from the same kind of bitmap.
 
 use super::font;
-use super::layout::{Item, Layout, TextBlock};
+use super::layout::{Item, Layout, TextBlock, TextLine};
 use super::LabelError;
 
 /// A bitmap of `width` x `height` dots, one byte per dot (0 white, 1 black) for simplicity.
@@ -90,6 +90,30 @@ impl Bitmap {
             .collect()
     }
 
+    /// Inverts a rectangle, clipped to the bitmap: black dots turn white and white black.
+    pub fn invert(&mut self, x: u32, y: u32, w: u32, h: u32) {
+        let x_end = x.saturating_add(w).min(self.width);
+        let y_end = y.saturating_add(h).min(self.height);
+        for row in y.min(y_end)..y_end {
+            let start = row as usize * self.width as usize;
+            for d in &mut self.dots[start + x.min(x_end) as usize..start + x_end as usize] {
+                *d ^= 1;
+            }
+        }
+    }
+
+    /// Blackens every dot that is black in `other`, placed with its top-left corner at
+    /// `(x, y)`.
+    pub fn blit(&mut self, x: u32, y: u32, other: &Bitmap) {
+        for oy in 0..other.height {
+            for ox in 0..other.width {
+                if other.get(ox, oy) {
+                    self.set(i64::from(x + ox), i64::from(y + oy));
+                }
+            }
+        }
+    }
+
     /// The bitmap as 8-bit greyscale pixels (black 0, white 255), row by row.
     pub fn to_luma(&self) -> Vec<u8> {
         self.dots
@@ -99,27 +123,156 @@ impl Bitmap {
     }
 }
 
+/// A text block's dots packed eight to a byte (most significant bit first, 1 black), cropped
+/// to its ink: the form ZPL `^GFA` and TSPL `BITMAP` take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackedText {
+    /// Label dot of the top-left corner of the ink.
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+    pub bytes_per_row: u32,
+    /// `bytes_per_row * height` bytes, row after row.
+    pub data: Vec<u8>,
+}
+
+impl PackedText {
+    pub fn row(&self, y: u32) -> &[u8] {
+        let start = (y * self.bytes_per_row) as usize;
+        &self.data[start..start + self.bytes_per_row as usize]
+    }
+}
+
+/// ORs `word` (64 dots, most significant first) into a row of words at dot column `col`,
+/// dropping dots left of column 0 or past the row.
+fn or_word(row: &mut [u64], col: i64, word: u64) {
+    if word == 0 || col <= -64 {
+        return;
+    }
+    if col < 0 {
+        row[0] |= word << (-col);
+        return;
+    }
+    let (i, shift) = ((col / 64) as usize, (col % 64) as u32);
+    if i < row.len() {
+        row[i] |= word >> shift;
+    }
+    if shift > 0 && i + 1 < row.len() {
+        row[i + 1] |= word << (64 - shift);
+    }
+}
+
+/// Eight dots from column `col` of a row of words, as a byte.
+fn byte_at(row: &[u64], col: u32) -> u8 {
+    let (i, shift) = ((col / 64) as usize, col % 64);
+    let hi = row.get(i).map_or(0, |w| w << shift);
+    let lo = if shift > 56 {
+        row.get(i + 1).map_or(0, |w| w >> (64 - shift))
+    } else {
+        0
+    };
+    ((hi | lo) >> 56) as u8
+}
+
+/// Rasterises some lines of a text block, clipped to the block's box, cropped to their ink.
+/// `None` when they leave no ink.
+pub fn pack_lines<'a>(
+    block: &TextBlock,
+    lines: impl IntoIterator<Item = &'a TextLine>,
+) -> Result<Option<PackedText>, LabelError> {
+    let face = font::face()?;
+    let area = block.area;
+    let (w, h) = (area.w, area.h);
+    let words = (w as usize).div_ceil(64);
+    let mut bits = vec![0u64; words * h as usize];
+    for line in lines {
+        font::for_each_glyph(
+            face,
+            line.x - area.x as f32,
+            line.baseline - area.y as f32,
+            &line.text,
+            block.em_px,
+            block.bold,
+            |gx, gy, m| {
+                for r in 0..m.height {
+                    let y = gy + i64::from(r);
+                    if y < 0 || y >= i64::from(h) {
+                        continue;
+                    }
+                    let row = &mut bits[y as usize * words..(y as usize + 1) * words];
+                    for (k, &word) in m.row(r).iter().enumerate() {
+                        or_word(row, gx + k as i64 * 64, word);
+                    }
+                }
+            },
+        );
+    }
+    // Clip at the right edge of the box, then find the ink.
+    let tail = w % 64;
+    let (mut top, mut bottom, mut left, mut right) = (u32::MAX, 0, u32::MAX, 0);
+    for y in 0..h {
+        let row = &mut bits[y as usize * words..(y as usize + 1) * words];
+        if tail != 0 {
+            if let Some(last) = row.last_mut() {
+                *last &= !0u64 << (64 - tail);
+            }
+        }
+        for (k, &word) in row.iter().enumerate() {
+            if word != 0 {
+                top = top.min(y);
+                bottom = y + 1;
+                left = left.min(k as u32 * 64 + word.leading_zeros());
+                right = right.max(k as u32 * 64 + 64 - word.trailing_zeros());
+            }
+        }
+    }
+    if bottom == 0 {
+        return Ok(None);
+    }
+    let bytes_per_row = (right - left).div_ceil(8);
+    let mut data = Vec::with_capacity((bytes_per_row * (bottom - top)) as usize);
+    for y in top..bottom {
+        let row = &bits[y as usize * words..(y as usize + 1) * words];
+        data.extend((0..bytes_per_row).map(|i| byte_at(row, left + i * 8)));
+    }
+    Ok(Some(PackedText {
+        x: area.x + left,
+        y: area.y + top,
+        width: right - left,
+        height: bottom - top,
+        bytes_per_row,
+        data,
+    }))
+}
+
 /// Draws a text block's lines into `bitmap`, whose top-left corner is at label dot
-/// `(origin_x, origin_y)`.
+/// `(origin_x, origin_y)`, clipped to the block's box, exactly as the printers get them.
 pub fn draw_text(
     bitmap: &mut Bitmap,
     block: &TextBlock,
     origin_x: f32,
     origin_y: f32,
 ) -> Result<(), LabelError> {
-    let face = font::face()?;
-    for line in &block.lines {
-        font::draw_line(
-            face,
-            bitmap,
-            line.x - origin_x,
-            line.baseline - origin_y,
-            &line.text,
-            block.em_px,
-            block.bold,
-        );
+    if let Some(p) = pack_lines(block, &block.lines)? {
+        blit_packed(bitmap, &p, origin_x as i64, origin_y as i64);
     }
     Ok(())
+}
+
+fn blit_packed(bitmap: &mut Bitmap, p: &PackedText, origin_x: i64, origin_y: i64) {
+    for y in 0..p.height {
+        for (i, &byte) in p.row(y).iter().enumerate() {
+            for bit in 0..8 {
+                if byte & (0x80 >> bit) != 0 {
+                    bitmap.set(
+                        i64::from(p.x) + (i * 8 + bit) as i64 - origin_x,
+                        i64::from(p.y + y) - origin_y,
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// Paints every item of a layout into one label-sized bitmap.
@@ -127,7 +280,13 @@ pub fn paint(layout: &Layout) -> Result<Bitmap, LabelError> {
     let mut bitmap = Bitmap::new(layout.width, layout.height);
     for item in &layout.items {
         match item {
-            Item::Text(block) => draw_text(&mut bitmap, block, 0.0, 0.0)?,
+            Item::Text(block) => {
+                draw_text(&mut bitmap, block, 0.0, 0.0)?;
+                if block.reverse {
+                    let a = block.area;
+                    bitmap.invert(a.x, a.y, a.w, a.h);
+                }
+            }
             Item::Fill(r) => bitmap.fill(r.x, r.y, r.w, r.h),
             Item::Frame {
                 rect: r,
@@ -139,7 +298,7 @@ pub fn paint(layout: &Layout) -> Result<Bitmap, LabelError> {
                 bitmap.fill(r.x, r.y, t, r.h);
                 bitmap.fill(r.x + r.w.saturating_sub(t), r.y, t, r.h);
             }
-            Item::Code128(bars) => {
+            Item::Barcode(bars) => {
                 for (i, &dark) in bars.modules.iter().enumerate() {
                     if dark {
                         bitmap.fill(
@@ -152,9 +311,10 @@ pub fn paint(layout: &Layout) -> Result<Bitmap, LabelError> {
                 }
             }
             Item::Qr(qr) => {
+                let dark = qr.dark();
                 for row in 0..qr.size {
                     for col in 0..qr.size {
-                        if qr.dark[row * qr.size + col] {
+                        if dark[row * qr.size + col] {
                             bitmap.fill(
                                 qr.x + col as u32 * qr.module,
                                 qr.y + row as u32 * qr.module,
@@ -165,6 +325,8 @@ pub fn paint(layout: &Layout) -> Result<Bitmap, LabelError> {
                     }
                 }
             }
+            Item::Matrix(m) => bitmap.blit(m.x, m.y, &m.bitmap()),
+            Item::Graphic { x, y, bitmap: g } => bitmap.blit(*x, *y, g),
         }
     }
     Ok(bitmap)

@@ -2,14 +2,16 @@
 //!
 //! Text is sent as graphics (`^GFA`) rasterised with the shipped font, because the built-in
 //! Zebra fonts are Latin-only and which models carry an Asian font is unknown; graphics print
-//! Korean and Chinese on any firmware. Barcodes use the printer's own `^BC` and `^BQ` so they
-//! stay crisp, with the Code 128 set forced to the one the preview draws. Graphic data uses
-//! Zebra's run-length compression, which shrinks a text-heavy label several times over.
+//! Korean and Chinese on any firmware. Linear barcodes and QR codes use the printer's own
+//! `^BC`, `^BE`, `^B3`, `^B2` and `^BQ` so they stay crisp, with the module width, the 3:1
+//! wide ratio and the Code 128 set forced to what the preview draws. Reverse text is a
+//! `^FR` box over the text. Graphic data uses Zebra's run-length compression, which shrinks a
+//! text-heavy label several times over.
 
 use std::fmt::Write as _;
 
-use super::barcode;
-use super::layout::{Item, Layout, TextBlock};
+use super::barcode::{self, CodeSet, Symbology};
+use super::layout::{Bars, Item, Layout, TextBlock};
 use super::raster::{self, Bitmap};
 use super::LabelError;
 
@@ -35,7 +37,23 @@ fn format_one(layout: &Layout, out: &mut String) -> Result<(), LabelError> {
     let _ = writeln!(out, "^LH0,0");
     for item in &layout.items {
         match item {
-            Item::Text(block) => text(block, out)?,
+            Item::Text(block) => {
+                text(block, out)?;
+                if block.reverse {
+                    // A reverse-printed solid box turns what lies under it inside out:
+                    // white text on black.
+                    let r = block.area;
+                    let _ = writeln!(
+                        out,
+                        "^FO{},{}^GB{},{},{}^FR^FS",
+                        r.x,
+                        r.y,
+                        r.w,
+                        r.h,
+                        r.w.min(r.h)
+                    );
+                }
+            }
             Item::Fill(r) => {
                 let _ = writeln!(
                     out,
@@ -50,15 +68,7 @@ fn format_one(layout: &Layout, out: &mut String) -> Result<(), LabelError> {
             Item::Frame { rect: r, thickness } => {
                 let _ = writeln!(out, "^FO{},{}^GB{},{},{}^FS", r.x, r.y, r.w, r.h, thickness);
             }
-            Item::Code128(bars) => {
-                let data = barcode::code128_zpl_data(&bars.data, bars.set);
-                let (fh, data) = field_data(&data);
-                let _ = writeln!(
-                    out,
-                    "^FO{},{}^BY{}^BCN,{},N,N,N{fh}^FD{data}^FS",
-                    bars.x, bars.y, bars.module, bars.bar_height
-                );
-            }
+            Item::Barcode(bars) => barcode_field(bars, out),
             Item::Qr(qr) => {
                 // Zebra firmware moves a `^FO`-placed QR code down by the current `^BY` bar
                 // height, which persists in the printer between jobs. Pin it and start the
@@ -73,11 +83,43 @@ fn format_one(layout: &Layout, out: &mut String) -> Result<(), LabelError> {
                     qr.ecc.letter()
                 );
             }
+            // A Data Matrix goes as a graphic: the printer's own encoder may choose another
+            // encodation than the preview's, and a graphic prints on any firmware.
+            Item::Matrix(m) => graphic(m.x, m.y, &m.bitmap(), out),
+            Item::Graphic { x, y, bitmap } => graphic(*x, *y, bitmap, out),
         }
     }
     let _ = writeln!(out, "^PQ1");
     let _ = writeln!(out, "^XZ");
     Ok(())
+}
+
+/// A linear barcode with the printer's own command, bars only (the human-readable line is
+/// a text graphic), module width pinned with `^BY` and wide bars three modules wide.
+fn barcode_field(bars: &Bars, out: &mut String) {
+    let (x, y, m, h) = (bars.x, bars.y, bars.module, bars.bar_height);
+    match bars.symbology {
+        Symbology::Code128 => {
+            let set = bars.set.unwrap_or(CodeSet::B);
+            let data = barcode::code128_zpl_data(&bars.data, set);
+            let (fh, data) = field_data(&data);
+            let _ = writeln!(out, "^FO{x},{y}^BY{m}^BCN,{h},N,N,N{fh}^FD{data}^FS");
+        }
+        Symbology::Ean13 => {
+            // The printer adds the check digit to the twelve it is given.
+            let _ = writeln!(
+                out,
+                "^FO{x},{y}^BY{m}^BEN,{h},N,N^FD{}^FS",
+                &bars.data[..12]
+            );
+        }
+        Symbology::Code39 => {
+            let _ = writeln!(out, "^FO{x},{y}^BY{m},3.0^B3N,N,{h},N,N^FD{}^FS", bars.data);
+        }
+        Symbology::Itf14 => {
+            let _ = writeln!(out, "^FO{x},{y}^BY{m},3.0^B2N,{h},N,N,N^FD{}^FS", bars.data);
+        }
+    }
 }
 
 /// Field data safe to put between `^FD` and `^FS`: if it holds a caret or tilde (which
@@ -100,25 +142,27 @@ fn field_data(data: &str) -> (&'static str, String) {
 
 /// A text block as one `^GFA` graphic cropped to its ink.
 fn text(block: &TextBlock, out: &mut String) -> Result<(), LabelError> {
-    let area = block.area;
-    let mut bitmap = Bitmap::new(area.w, area.h);
-    raster::draw_text(&mut bitmap, block, area.x as f32, area.y as f32)?;
-    let Some((left, top, right, bottom)) = bitmap.ink_bounds() else {
-        return Ok(());
-    };
-    let bytes_per_row = (right - left).div_ceil(8);
-    let rows: Vec<Vec<u8>> = (top..bottom)
-        .map(|y| bitmap.packed_row(y, left, bytes_per_row))
-        .collect();
-    let total = bytes_per_row as usize * rows.len();
-    let _ = writeln!(
-        out,
-        "^FO{},{}^GFA,{total},{total},{bytes_per_row},{}^FS",
-        area.x + left,
-        area.y + top,
-        compress(&rows)
-    );
+    if let Some(p) = raster::pack_lines(block, &block.lines)? {
+        write_packed(p.x, p.y, p.bytes_per_row, &p.data, out);
+    }
     Ok(())
+}
+
+/// A whole bitmap as one `^GFA` graphic at `(x, y)`.
+fn graphic(x: u32, y: u32, bitmap: &Bitmap, out: &mut String) {
+    let bytes_per_row = bitmap.width().div_ceil(8);
+    let data: Vec<u8> = (0..bitmap.height())
+        .flat_map(|row| bitmap.packed_row(row, 0, bytes_per_row))
+        .collect();
+    write_packed(x, y, bytes_per_row, &data, out);
+}
+
+/// Packed rows placed at `(x, y)` as a `^GFA` field.
+fn write_packed(x: u32, y: u32, bytes_per_row: u32, data: &[u8], out: &mut String) {
+    let total = data.len();
+    let _ = write!(out, "^FO{x},{y}^GFA,{total},{total},{bytes_per_row},");
+    compress_into(data, bytes_per_row as usize, out);
+    out.push_str("^FS\n");
 }
 
 /// ZPL's ASCII-hex graphic compression: runs of one hex digit become a count letter and the
@@ -126,42 +170,72 @@ fn text(block: &TextBlock, out: &mut String) -> Result<(), LabelError> {
 /// and `:` repeats the row above.
 pub fn compress(rows: &[Vec<u8>]) -> String {
     let mut out = String::new();
-    let mut previous: Option<&Vec<u8>> = None;
-    for row in rows {
+    let bytes_per_row = rows.first().map_or(0, Vec::len);
+    let flat: Vec<u8> = rows.concat();
+    compress_into(&flat, bytes_per_row, &mut out);
+    out
+}
+
+/// `compress` over rows of `bytes_per_row` bytes laid end to end, appended to `out`.
+pub fn compress_into(data: &[u8], bytes_per_row: usize, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    if bytes_per_row == 0 {
+        return;
+    }
+    let mut previous: Option<&[u8]> = None;
+    for row in data.chunks(bytes_per_row) {
         if previous == Some(row) {
             out.push(':');
             continue;
         }
         previous = Some(row);
-        let hex: Vec<u8> = row
-            .iter()
-            .flat_map(|b| [b >> 4, b & 0x0F])
-            .map(|n| b"0123456789ABCDEF"[n as usize])
-            .collect();
-        let (body, tail) = match hex.iter().rposition(|&h| h != b'0') {
-            None => (&hex[..0], Some(',')),
-            Some(i) if i + 1 < hex.len() => (&hex[..=i], Some(',')),
-            Some(_) => match hex.iter().rposition(|&h| h != b'F') {
-                None => (&hex[..0], Some('!')),
-                Some(i) if i + 1 < hex.len() => (&hex[..=i], Some('!')),
-                Some(_) => (&hex[..], None),
+        // The row ends in a `,` (zeros) or `!` (ones) where that saves digits.
+        let (body, tail) = match row.iter().rposition(|&b| b != 0) {
+            None => (&row[..0], Some(',')),
+            Some(i) if i + 1 < row.len() => (&row[..=i], Some(',')),
+            Some(_) => match row.iter().rposition(|&b| b != 0xFF) {
+                None => (&row[..0], Some('!')),
+                Some(i) if i + 1 < row.len() => (&row[..=i], Some('!')),
+                Some(_) => (row, None),
             },
+        };
+        let mut run_digit = 0u8;
+        let mut run = 0usize;
+        let mut push = |digit: u8, count: usize, out: &mut String| {
+            if count == 0 {
+                return;
+            }
+            if digit == run_digit {
+                run += count;
+            } else {
+                if run > 0 {
+                    push_run(out, run, HEX[run_digit as usize] as char);
+                }
+                run_digit = digit;
+                run = count;
+            }
         };
         let mut i = 0;
         while i < body.len() {
-            let digit = body[i];
-            let mut run = 1;
-            while i + run < body.len() && body[i + run] == digit {
-                run += 1;
+            let b = body[i];
+            if b >> 4 == b & 0x0F {
+                // A run of bytes whose two digits are the same (00, FF, …).
+                let n = body[i..].iter().take_while(|&&c| c == b).count();
+                push(b & 0x0F, 2 * n, out);
+                i += n;
+            } else {
+                push(b >> 4, 1, out);
+                push(b & 0x0F, 1, out);
+                i += 1;
             }
-            push_run(&mut out, run, digit as char);
-            i += run;
+        }
+        if run > 0 {
+            push_run(out, run, HEX[run_digit as usize] as char);
         }
         if let Some(t) = tail {
             out.push(t);
         }
     }
-    out
 }
 
 fn push_run(out: &mut String, mut run: usize, digit: char) {
@@ -181,60 +255,61 @@ fn push_run(out: &mut String, mut run: usize, digit: char) {
     out.push(digit);
 }
 
+/// Expands ZPL-compressed graphic data back into rows of `bytes_per_row` bytes (the inverse
+/// of `compress`, used to replay stored jobs and by tests).
+pub fn decompress(data: &str, bytes_per_row: usize) -> Result<Vec<Vec<u8>>, String> {
+    let width = bytes_per_row * 2;
+    let mut rows: Vec<Vec<u8>> = Vec::new();
+    let mut row: Vec<u8> = Vec::new();
+    let mut count = 0usize;
+    let finish = |row: &mut Vec<u8>, rows: &mut Vec<Vec<u8>>| -> Result<(), String> {
+        if row.len() != width {
+            return Err(format!("row of {} hex digits, expected {width}", row.len()));
+        }
+        let bytes = row
+            .chunks(2)
+            .map(|p| (p[0] << 4) | p[1])
+            .collect::<Vec<u8>>();
+        rows.push(bytes);
+        row.clear();
+        Ok(())
+    };
+    for c in data.chars() {
+        match c {
+            'G'..='Y' => count += (c as usize) - ('G' as usize) + 1,
+            'g'..='z' => count += ((c as usize) - ('g' as usize) + 1) * 20,
+            ',' | '!' => {
+                let fill = if c == ',' { 0 } else { 15 };
+                row.resize(width, fill);
+                finish(&mut row, &mut rows)?;
+            }
+            ':' => {
+                let last = rows.last().cloned().ok_or("`:` on the first row")?;
+                rows.push(last);
+            }
+            _ => {
+                let digit = c.to_digit(16).ok_or(format!("bad character {c:?}"))? as u8;
+                for _ in 0..count.max(1) {
+                    row.push(digit);
+                }
+                count = 0;
+                if row.len() == width {
+                    finish(&mut row, &mut rows)?;
+                } else if row.len() > width {
+                    return Err("row overflows".to_string());
+                }
+            }
+        }
+    }
+    if !row.is_empty() {
+        return Err("data ends inside a row".to_string());
+    }
+    Ok(rows)
+}
+
 #[cfg(test)]
 pub mod tests {
     use super::*;
-
-    /// Expands ZPL-compressed graphic data back into rows of `bytes_per_row` bytes.
-    pub fn decompress(data: &str, bytes_per_row: usize) -> Result<Vec<Vec<u8>>, String> {
-        let width = bytes_per_row * 2;
-        let mut rows: Vec<Vec<u8>> = Vec::new();
-        let mut row: Vec<u8> = Vec::new();
-        let mut count = 0usize;
-        let finish = |row: &mut Vec<u8>, rows: &mut Vec<Vec<u8>>| -> Result<(), String> {
-            if row.len() != width {
-                return Err(format!("row of {} hex digits, expected {width}", row.len()));
-            }
-            let bytes = row
-                .chunks(2)
-                .map(|p| (p[0] << 4) | p[1])
-                .collect::<Vec<u8>>();
-            rows.push(bytes);
-            row.clear();
-            Ok(())
-        };
-        for c in data.chars() {
-            match c {
-                'G'..='Y' => count += (c as usize) - ('G' as usize) + 1,
-                'g'..='z' => count += ((c as usize) - ('g' as usize) + 1) * 20,
-                ',' | '!' => {
-                    let fill = if c == ',' { 0 } else { 15 };
-                    row.resize(width, fill);
-                    finish(&mut row, &mut rows)?;
-                }
-                ':' => {
-                    let last = rows.last().cloned().ok_or("`:` on the first row")?;
-                    rows.push(last);
-                }
-                _ => {
-                    let digit = c.to_digit(16).ok_or(format!("bad character {c:?}"))? as u8;
-                    for _ in 0..count.max(1) {
-                        row.push(digit);
-                    }
-                    count = 0;
-                    if row.len() == width {
-                        finish(&mut row, &mut rows)?;
-                    } else if row.len() > width {
-                        return Err("row overflows".to_string());
-                    }
-                }
-            }
-        }
-        if !row.is_empty() {
-            return Err("data ends inside a row".to_string());
-        }
-        Ok(rows)
-    }
 
     #[test]
     fn compression_round_trips() {

@@ -30,7 +30,13 @@ type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
 const MAX_BATCH: usize = 512;
 
 /// Numbered migrations, embedded; `user_version` records how many have run.
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("migrations/0001_init.sql")),
+    (
+        "0002_label_job",
+        include_str!("migrations/0002_label_job.sql"),
+    ),
+];
 
 #[derive(Clone)]
 pub struct Db {

@@ -862,6 +862,56 @@ pub fn get_shipment(c: &Connection, waybill: &str) -> Result<Option<Shipment>> {
 }
 
 /// The stored label of a shipment in `zpl` or `pdf`.
+/// A shipment's label as printed: the job, its format (`zpl`/`tspl`) and resolution, the
+/// template and the data it was filled from.
+#[derive(Debug, Clone)]
+pub struct LabelJob {
+    pub template: String,
+    pub data: String,
+    pub job: Vec<u8>,
+    pub format: String,
+    pub dpi: u32,
+}
+
+/// Records the job a shipment's label was printed as (same transaction as the shipment).
+pub fn set_label_job(c: &Connection, waybill: &str, l: &LabelJob) -> Result<()> {
+    c.execute(
+        "UPDATE shipments SET label_data = ?2, label_job = ?3, label_format = ?4, label_dpi = ?5
+         WHERE waybill = ?1",
+        params![waybill, l.data, l.job, l.format, l.dpi],
+    )?;
+    Ok(())
+}
+
+/// Keeps the job a shipment's label was printed as (and, for ZPL, the legacy column too).
+pub fn set_printed_job(c: &Connection, waybill: &str, job: &[u8], zpl: bool) -> Result<()> {
+    c.execute(
+        "UPDATE shipments SET label_job = ?2, label_zpl = CASE WHEN ?3 THEN ?2 ELSE label_zpl END
+         WHERE waybill = ?1",
+        params![waybill, job, zpl],
+    )?;
+    Ok(())
+}
+
+pub fn label_job(c: &Connection, waybill: &str) -> Result<Option<LabelJob>> {
+    Ok(c
+        .query_row(
+            "SELECT label_template, label_data, coalesce(label_job, label_zpl, x''), label_format, label_dpi
+             FROM shipments WHERE waybill = ?1",
+            [waybill],
+            |r| {
+                Ok(LabelJob {
+                    template: r.get(0)?,
+                    data: r.get(1)?,
+                    job: r.get(2)?,
+                    format: r.get(3)?,
+                    dpi: r.get(4)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
 pub fn shipment_label(c: &Connection, waybill: &str, format: &str) -> Result<Option<Vec<u8>>> {
     let col = if format == "pdf" {
         "label_pdf"
