@@ -107,6 +107,8 @@ struct StationState {
     last: Option<Verdict>,
     /// The station's last label that did not print, until it prints.
     print_failed: Option<PrintFailure>,
+    /// The waybill of the station's last shipment (its label is previewed on the page).
+    last_waybill: Option<String>,
     /// The language of the station's page (its last scan), used for verdicts decided by a
     /// scale reading that did not say which language it wants.
     lang: Lang,
@@ -1080,6 +1082,7 @@ impl App {
         .with("tolerance_grams", check.tolerance_g);
         // The shipment is committed: the verdict goes out now, the label follows.
         st.last = Some(Verdict::from(&outcome));
+        st.last_waybill = Some(waybill.clone());
         self.notify(&cfg.id);
 
         // The label is rendered and printed off the station's lock, so a slow or dead printer
@@ -1655,6 +1658,7 @@ impl App {
                          "printer": devices.printer.state },
             "device_detail": devices,
             "print_failed": st.print_failed,
+            "last_waybill": st.last_waybill,
             "scale_sim": self.running.get().is_some_and(|r| r.scale_sim(station).is_some()),
             "printers": self.printer_choices(),
             "cutoff_minutes_left": self.cutoff_minutes_left(),

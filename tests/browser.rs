@@ -320,6 +320,42 @@ async fn pack_on_the_bench(c: &Client, srv: &TestServer) {
     assert_eq!(order["status"], "packed", "{order}");
     assert_eq!(order["waybill"], wb.as_str(), "{order}");
     wait_focused(c, "after the verdict").await;
+
+    // The label as printed is previewed beside the verdict.
+    wait_js(
+        c,
+        "the label preview",
+        &format!(
+            "!document.getElementById('label-preview').hidden && \
+             document.getElementById('label-img').complete && \
+             document.getElementById('label-img').naturalWidth > 300 && \
+             document.getElementById('label-img').src.includes('{wb}')"
+        ),
+    )
+    .await;
+
+    // The device panel opens from the header and lists the three devices.
+    c.find(fantoccini::Locator::Id("devices"))
+        .await
+        .expect("devices button")
+        .click()
+        .await
+        .expect("open the device panel");
+    wait_js(
+        c,
+        "the device panel",
+        "!document.getElementById('devpanel').hidden && \
+         document.querySelectorAll('#devrows tr').length === 3 && \
+         document.querySelector('#devrows tr[data-device=printer]').textContent.includes('emulator')",
+    )
+    .await;
+    screenshot(c, "bench-devices-en.png").await;
+    js(
+        c,
+        "document.getElementById('devpanel').hidden = true; return true;",
+    )
+    .await;
+    wait_focused(c, "after the device panel").await;
 }
 
 async fn red_note_and_languages(c: &Client, srv: &TestServer) {
