@@ -167,13 +167,14 @@ enum ScannerCmd {
 enum PrinterCmd {
     /// Print a small self-describing test label and report success or the transport error.
     Test {
-        /// A printer spec (tcp://HOST:PORT, serial:PATH?baud=N, file:PATH, lp:QUEUE,
-        /// spool:DIR, emulator) or a station id from the configuration.
+        /// A `[[printers]]` id or a station id from the configuration, or a printer spec
+        /// (tcp://HOST:PORT, serial:PATH?baud=N, file:PATH, lp:QUEUE, spool:DIR, emulator).
         #[arg(long)]
         printer: String,
-        /// A printer profile: zebra-zpl-203, zebra-zpl-300, tsc-tspl, tsc-tspl-300.
-        #[arg(long, default_value = "zebra-zpl-203")]
-        profile: String,
+        /// A printer profile: zebra-zpl-203, zebra-zpl-300, tsc-tspl, tsc-tspl-300 (default:
+        /// the configured printer's, else zebra-zpl-203).
+        #[arg(long)]
+        profile: Option<String>,
         /// A folder of site printer profiles that override the built-in ones.
         #[arg(long)]
         profile_dir: Option<PathBuf>,
@@ -357,16 +358,28 @@ fn main() -> Result<()> {
                 },
         } => {
             use packbench::devices::{printer, transport::Transport};
-            // A station id names that station's printer.
-            let spec = if Transport::parse(&printer).is_ok() {
-                printer
-            } else {
-                let config = load_config(cli.config.as_deref())?;
-                match config.stations.iter().find(|s| s.id == printer) {
-                    Some(s) => s.printer.clone(),
-                    None => bail!("`{printer}` is neither a printer spec nor a station id"),
-                }
+            // A `[[printers]]` id or a station id names a configured printer; anything else
+            // must be a spec.
+            let config = load_config(cli.config.as_deref())?;
+            let configured = config.printer(&printer).cloned().or_else(|| {
+                config
+                    .stations
+                    .iter()
+                    .find(|s| s.id == printer)
+                    .map(|s| config.station_printer(s))
+            });
+            let (spec, configured_profile) = match configured {
+                Some(p) => (p.spec, Some(p.profile)),
+                None => match Transport::parse(&printer) {
+                    Ok(_) => (printer, None),
+                    Err(e) => {
+                        bail!("`{printer}` is no [[printers]] id, no station id and no spec: {e}")
+                    }
+                },
             };
+            let profile = profile
+                .or(configured_profile)
+                .unwrap_or_else(|| "zebra-zpl-203".into());
             let profile = printer::load_profile(profile_dir.as_deref(), &profile)?;
             match printer::print_test(&spec, &profile, cut) {
                 Ok(report) => {
