@@ -565,6 +565,33 @@ fn reprint_keeps_the_number_and_prints_again() {
     let sh = shipment(&s, &wb);
     assert_eq!(sh["waybill"], wb.as_str());
     assert_eq!(sh["status"], "shipped");
+
+    // The label in every format, exactly as printed: the ZPL is the printed job itself.
+    let label = |format: &str| -> Vec<u8> {
+        let r = ureq::get(&s.url(&format!("/api/v1/shipments/{wb}/label?format={format}")))
+            .call()
+            .unwrap_or_else(|e| panic!("label as {format}: {e}"));
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut r.into_reader(), &mut bytes).unwrap();
+        bytes
+    };
+    let zpl = String::from_utf8(label("zpl")).expect("zpl text");
+    assert!(after.contains(&zpl), "the ZPL served is the job printed");
+    assert!(String::from_utf8_lossy(&label("tspl")).starts_with("SIZE "));
+    assert!(label("pdf").starts_with(b"%PDF"));
+    let png = label("png");
+    assert!(png.starts_with(b"\x89PNG"));
+    let img = image::load_from_memory(&png).expect("a PNG").to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(img);
+    let grids = prepared.detect_grids();
+    assert!(
+        grids
+            .iter()
+            .any(|g| g.decode().is_ok_and(|(_, text)| text.contains(&wb))),
+        "the preview's QR code carries the waybill"
+    );
+    let (status, _) = s.get(&format!("/api/v1/shipments/{wb}/label?format=bmp"));
+    assert_eq!(status, 400);
     let events = sh["events"].as_array().unwrap();
     assert!(
         events.iter().any(|e| e["kind"] == "reprint"

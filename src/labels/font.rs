@@ -80,17 +80,25 @@ impl<'f> Metrics<'f> {
     pub fn covers(&self, c: char) -> bool {
         c.is_whitespace()
             || match bmp_table(self.font).get(c as usize) {
-                Some(&(_, covered)) => covered,
+                Some(&(_, id)) => id != 0,
                 None => self.font.glyph_id(c) != GlyphId(0),
             }
     }
 }
 
-/// Advance (in em) and coverage of every Basic Multilingual Plane character, built once:
+/// The glyph for a character, from the table for the Basic Multilingual Plane.
+fn glyph_of(font: &FontRef<'static>, c: char) -> GlyphId {
+    match bmp_table(font).get(c as usize) {
+        Some(&(_, id)) => GlyphId(id),
+        None => font.glyph_id(c),
+    }
+}
+
+/// Advance (in em) and glyph of every Basic Multilingual Plane character, built once:
 /// measuring text is the inner loop of fitting it, and a table lookup beats the font's cmap
 /// search several times over.
-fn bmp_table(font: &FontRef<'static>) -> &'static [(f32, bool)] {
-    static TABLE: OnceLock<Vec<(f32, bool)>> = OnceLock::new();
+fn bmp_table(font: &FontRef<'static>) -> &'static [(f32, u16)] {
+    static TABLE: OnceLock<Vec<(f32, u16)>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let upem = font.units_per_em().unwrap_or(1000.0);
         (0u32..0x1_0000)
@@ -98,7 +106,7 @@ fn bmp_table(font: &FontRef<'static>) -> &'static [(f32, bool)] {
                 let id = char::from_u32(u)
                     .map(|c| font.glyph_id(c))
                     .unwrap_or(GlyphId(0));
-                (font.h_advance_unscaled(id) / upem, id != GlyphId(0))
+                (font.h_advance_unscaled(id) / upem, id.0)
             })
             .collect()
     })
@@ -218,7 +226,7 @@ pub fn for_each_glyph(
     for &dx in passes {
         let mut pen = x + dx;
         for c in text.chars() {
-            let id = font.glyph_id(c);
+            let id = glyph_of(font, c);
             let m = mask(font, id, em_px);
             if m.width > 0 {
                 place(pen.round() as i64 + m.left, base + m.top, &m);

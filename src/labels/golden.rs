@@ -413,7 +413,7 @@ fn decode_code39(modules: &[bool]) -> Result<String, String> {
         [2, 5, 7],
     ];
     let w = widths(modules);
-    if (w.len() + 1) % 10 != 0 {
+    if !(w.len() + 1).is_multiple_of(10) {
         return Err(format!("{} elements is not whole characters", w.len()));
     }
     let mut out = String::new();
@@ -453,7 +453,7 @@ fn decode_itf(modules: &[bool]) -> Result<String, String> {
         [2, 4],
     ];
     let w = widths(modules);
-    if w.len() < 7 || (w.len() - 7) % 10 != 0 || w[..4] != [1, 1, 1, 1] {
+    if w.len() < 7 || !(w.len() - 7).is_multiple_of(10) || w[..4] != [1, 1, 1, 1] {
         return Err("no ITF start".to_string());
     }
     if w[w.len() - 3..] != [3, 1, 1] {
@@ -725,16 +725,16 @@ fn assert_text_inside(at: &str, block: &TextBlock, width: u32, height: u32) {
             );
         }
     }
-    let mut dots = raster::Bitmap::new(width, height);
-    raster::draw_text(&mut dots, block, 0.0, 0.0).expect("draws");
-    if let Some((l, t, r, b)) = dots.ink_bounds() {
+    // The dots every raster output gets for this block (PNG, ZPL, TSPL share them).
+    if let Some(p) = raster::pack_lines(block, &block.lines).expect("rasterises") {
         assert!(
-            l >= a.x && t >= a.y && r <= a.x + a.w && b <= a.y + a.h,
-            "{at}: {}: PNG dots {:?} outside {:?}",
+            p.x >= a.x && p.y >= a.y && p.x + p.width <= a.x + a.w && p.y + p.height <= a.y + a.h,
+            "{at}: {}: dots {:?} outside {:?}",
             block.element,
-            (l, t, r, b),
+            (p.x, p.y, p.width, p.height),
             a
         );
+        assert!(p.x + p.width <= width && p.y + p.height <= height);
     }
 }
 

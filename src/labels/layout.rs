@@ -429,7 +429,11 @@ pub fn serpentine_cmp(a: &str, b: &str) -> Ordering {
         .parse()
         .unwrap_or(1);
     let bay = natural_cmp(&get(&pa, 2), &get(&pb, 2));
-    let bay = if aisle % 2 == 0 { bay.reverse() } else { bay };
+    let bay = if aisle.is_multiple_of(2) {
+        bay.reverse()
+    } else {
+        bay
+    };
     bay.then_with(|| natural_cmp(a, b))
 }
 

@@ -256,37 +256,44 @@ fn runs(modules: &[bool]) -> Vec<(usize, usize)> {
 }
 
 fn text(block: &TextBlock, frame: &Frame, font: &PdfFontHandle, ops: &mut Vec<Op>) {
+    if block.lines.is_empty() {
+        return;
+    }
     let size = Pt(block.em_px * frame.pt_per_dot);
-    // Each line is its own text object: `Td` moves relative to the current line, so starting
-    // afresh with `BT` lets every line be placed absolutely.
-    for line in &block.lines {
-        ops.push(Op::StartTextSection);
-        if block.bold {
-            // Faux bold, like the raster's: outline the glyphs as well as filling them.
-            ops.push(Op::SetTextRenderingMode {
-                mode: TextRenderingMode::FillStroke,
-            });
-            ops.push(Op::SetOutlineThickness {
-                pt: Pt(font::bold_offset(block.em_px) * frame.pt_per_dot * 0.6),
-            });
-        } else {
-            ops.push(Op::SetTextRenderingMode {
-                mode: TextRenderingMode::Fill,
-            });
-        }
-        ops.push(Op::SetFont {
-            font: font.clone(),
-            size,
+    // One text object per block. The rendering mode is part of the graphics state and
+    // outlives `ET`, so it is set for every block; `Td` moves relative to the start of the
+    // previous line, so each line's offset is taken from the one before.
+    ops.push(Op::StartTextSection);
+    if block.bold {
+        // Faux bold, like the raster's: outline the glyphs as well as filling them.
+        ops.push(Op::SetTextRenderingMode {
+            mode: TextRenderingMode::FillStroke,
         });
+        ops.push(Op::SetOutlineThickness {
+            pt: Pt(font::bold_offset(block.em_px) * frame.pt_per_dot * 0.6),
+        });
+    } else {
+        ops.push(Op::SetTextRenderingMode {
+            mode: TextRenderingMode::Fill,
+        });
+    }
+    ops.push(Op::SetFont {
+        font: font.clone(),
+        size,
+    });
+    let (mut px, mut py) = (0.0f32, 0.0f32);
+    for line in &block.lines {
+        let (x, y) = (frame.x(line.x).0, frame.y(line.baseline).0);
         ops.push(Op::SetTextCursor {
             pos: Point {
-                x: frame.x(line.x),
-                y: frame.y(line.baseline),
+                x: Pt(x - px),
+                y: Pt(y - py),
             },
         });
+        (px, py) = (x, y);
         ops.push(Op::ShowText {
             items: vec![TextItem::Text(line.text.clone())],
         });
-        ops.push(Op::EndTextSection);
     }
+    ops.push(Op::EndTextSection);
 }

@@ -163,18 +163,6 @@ fn or_word(row: &mut [u64], col: i64, word: u64) {
     }
 }
 
-/// Eight dots from column `col` of a row of words, as a byte.
-fn byte_at(row: &[u64], col: u32) -> u8 {
-    let (i, shift) = ((col / 64) as usize, col % 64);
-    let hi = row.get(i).map_or(0, |w| w << shift);
-    let lo = if shift > 56 {
-        row.get(i + 1).map_or(0, |w| w >> (64 - shift))
-    } else {
-        0
-    };
-    ((hi | lo) >> 56) as u8
-}
-
 /// Rasterises some lines of a text block, clipped to the block's box, cropped to their ink.
 /// `None` when they leave no ink.
 pub fn pack_lines<'a>(
@@ -186,6 +174,8 @@ pub fn pack_lines<'a>(
     let (w, h) = (area.w, area.h);
     let words = (w as usize).div_ceil(64);
     let mut bits = vec![0u64; words * h as usize];
+    // Rows any glyph touched: only they are scanned for ink.
+    let (mut rows_from, mut rows_to) = (h, 0u32);
     for line in lines {
         font::for_each_glyph(
             face,
@@ -195,6 +185,12 @@ pub fn pack_lines<'a>(
             block.em_px,
             block.bold,
             |gx, gy, m| {
+                let first = gy.clamp(0, i64::from(h)) as u32;
+                let last = (gy + i64::from(m.height)).clamp(0, i64::from(h)) as u32;
+                if first < last {
+                    rows_from = rows_from.min(first);
+                    rows_to = rows_to.max(last);
+                }
                 for r in 0..m.height {
                     let y = gy + i64::from(r);
                     if y < 0 || y >= i64::from(h) {
@@ -211,7 +207,7 @@ pub fn pack_lines<'a>(
     // Clip at the right edge of the box, then find the ink.
     let tail = w % 64;
     let (mut top, mut bottom, mut left, mut right) = (u32::MAX, 0, u32::MAX, 0);
-    for y in 0..h {
+    for y in rows_from..rows_to {
         let row = &mut bits[y as usize * words..(y as usize + 1) * words];
         if tail != 0 {
             if let Some(last) = row.last_mut() {
@@ -230,11 +226,20 @@ pub fn pack_lines<'a>(
     if bottom == 0 {
         return Ok(None);
     }
+    // Crop on a byte boundary, so rows are copied a word at a time rather than shifted.
+    let left = left / 8 * 8;
     let bytes_per_row = (right - left).div_ceil(8);
     let mut data = Vec::with_capacity((bytes_per_row * (bottom - top)) as usize);
+    let (first_word, skip) = ((left / 64) as usize, (left % 64 / 8) as usize);
     for y in top..bottom {
         let row = &bits[y as usize * words..(y as usize + 1) * words];
-        data.extend((0..bytes_per_row).map(|i| byte_at(row, left + i * 8)));
+        let start = data.len();
+        for word in &row[first_word..] {
+            data.extend_from_slice(&word.to_be_bytes());
+        }
+        // Drop the bytes left of the crop and past its right edge.
+        data.drain(start..start + skip);
+        data.truncate(start + bytes_per_row as usize);
     }
     Ok(Some(PackedText {
         x: area.x + left,

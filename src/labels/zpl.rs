@@ -178,42 +178,31 @@ pub fn compress(rows: &[Vec<u8>]) -> String {
 
 /// `compress` over rows of `bytes_per_row` bytes laid end to end, appended to `out`.
 pub fn compress_into(data: &[u8], bytes_per_row: usize, out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     if bytes_per_row == 0 {
         return;
     }
+    let mut buf: Vec<u8> = Vec::with_capacity(data.len());
     let mut previous: Option<&[u8]> = None;
     for row in data.chunks(bytes_per_row) {
         if previous == Some(row) {
-            out.push(':');
+            buf.push(b':');
             continue;
         }
         previous = Some(row);
         // The row ends in a `,` (zeros) or `!` (ones) where that saves digits.
         let (body, tail) = match row.iter().rposition(|&b| b != 0) {
-            None => (&row[..0], Some(',')),
-            Some(i) if i + 1 < row.len() => (&row[..=i], Some(',')),
+            None => (&row[..0], Some(b',')),
+            Some(i) if i + 1 < row.len() => (&row[..=i], Some(b',')),
             Some(_) => match row.iter().rposition(|&b| b != 0xFF) {
-                None => (&row[..0], Some('!')),
-                Some(i) if i + 1 < row.len() => (&row[..=i], Some('!')),
+                None => (&row[..0], Some(b'!')),
+                Some(i) if i + 1 < row.len() => (&row[..=i], Some(b'!')),
                 Some(_) => (row, None),
             },
         };
-        let mut run_digit = 0u8;
-        let mut run = 0usize;
-        let mut push = |digit: u8, count: usize, out: &mut String| {
-            if count == 0 {
-                return;
-            }
-            if digit == run_digit {
-                run += count;
-            } else {
-                if run > 0 {
-                    push_run(out, run, HEX[run_digit as usize] as char);
-                }
-                run_digit = digit;
-                run = count;
-            }
+        let mut runs = Runs {
+            digit: 0,
+            count: 0,
+            out: &mut buf,
         };
         let mut i = 0;
         while i < body.len() {
@@ -221,36 +210,73 @@ pub fn compress_into(data: &[u8], bytes_per_row: usize, out: &mut String) {
             if b >> 4 == b & 0x0F {
                 // A run of bytes whose two digits are the same (00, FF, …).
                 let n = body[i..].iter().take_while(|&&c| c == b).count();
-                push(b & 0x0F, 2 * n, out);
+                runs.push(b & 0x0F, 2 * n);
                 i += n;
             } else {
-                push(b >> 4, 1, out);
-                push(b & 0x0F, 1, out);
+                runs.push(b >> 4, 1);
+                runs.push(b & 0x0F, 1);
                 i += 1;
             }
         }
-        if run > 0 {
-            push_run(out, run, HEX[run_digit as usize] as char);
-        }
+        runs.flush();
         if let Some(t) = tail {
-            out.push(t);
+            buf.push(t);
+        }
+    }
+    // Every byte pushed is ASCII.
+    out.push_str(&String::from_utf8_lossy(&buf));
+}
+
+/// Collects runs of one hex digit and writes each with its count.
+struct Runs<'a> {
+    digit: u8,
+    count: usize,
+    out: &'a mut Vec<u8>,
+}
+
+impl Runs<'_> {
+    #[inline]
+    fn push(&mut self, digit: u8, count: usize) {
+        if digit == self.digit {
+            self.count += count;
+        } else {
+            self.flush();
+            self.digit = digit;
+            self.count = count;
+        }
+    }
+
+    #[inline]
+    fn flush(&mut self) {
+        if self.count > 0 {
+            push_run(
+                self.out,
+                self.count,
+                b"0123456789ABCDEF"[self.digit as usize],
+            );
+            self.count = 0;
         }
     }
 }
 
-fn push_run(out: &mut String, mut run: usize, digit: char) {
+#[inline]
+fn push_run(out: &mut Vec<u8>, mut run: usize, digit: u8) {
+    if run == 1 {
+        out.push(digit);
+        return;
+    }
     while run > 400 {
-        out.push('z');
+        out.push(b'z');
         out.push(digit);
         run -= 400;
     }
     if run >= 20 {
-        out.push((b'g' + (run / 20 - 1) as u8) as char);
+        out.push(b'g' + (run / 20 - 1) as u8);
     }
     // A lone digit needs no count; a remainder of one after a lower-case count does.
     let rest = run % 20;
     if rest > 1 || (rest == 1 && run >= 20) {
-        out.push((b'G' + (rest - 1) as u8) as char);
+        out.push(b'G' + (rest - 1) as u8);
     }
     out.push(digit);
 }
@@ -336,9 +362,9 @@ pub mod tests {
     #[test]
     fn run_codes_match_the_zpl_table() {
         let code = |n| {
-            let mut s = String::new();
-            push_run(&mut s, n, 'A');
-            s
+            let mut s = Vec::new();
+            push_run(&mut s, n, b'A');
+            String::from_utf8(s).expect("ASCII")
         };
         assert_eq!(code(1), "A");
         assert_eq!(code(2), "HA");
