@@ -114,6 +114,16 @@ struct StationState {
     lang: Lang,
 }
 
+impl StationState {
+    /// The signed-in operator's badge, or empty.
+    fn badge(&self) -> String {
+        self.operator
+            .as_ref()
+            .map(|o| o.badge.clone())
+            .unwrap_or_default()
+    }
+}
+
 /// Everything a request handler needs: configuration, database, catalog, stations.
 pub struct App {
     pub config: Config,
@@ -344,11 +354,7 @@ impl App {
         let scanned = codes::normalise(raw);
         let code = scanned.code.clone();
         let now = now();
-        let operator = st
-            .operator
-            .as_ref()
-            .map(|o| o.badge.clone())
-            .unwrap_or_default();
+        let operator = st.badge();
         let mut ev = NewEvent {
             at: now.clone(),
             station: station.into(),
@@ -603,11 +609,7 @@ impl App {
                 )
                 .await;
         }
-        let operator = st
-            .operator
-            .as_ref()
-            .map(|o| o.badge.clone())
-            .unwrap_or_default();
+        let operator = st.badge();
         match st.pack.as_mut() {
             Some(pack) if pack.order_nos().contains(&order.order_no) => {
                 ev.verdict = "accepted".into();
@@ -791,11 +793,7 @@ impl App {
         let ev = NewEvent {
             at: now(),
             station: station.into(),
-            operator: st
-                .operator
-                .as_ref()
-                .map(|o| o.badge.clone())
-                .unwrap_or_default(),
+            operator: st.badge(),
             kind: "weight",
             pack_id: st.pack.as_ref().map(|p| p.id),
             detail: match raw {
@@ -963,11 +961,7 @@ impl App {
                 extra: Default::default(),
             });
         };
-        let packer = st
-            .operator
-            .as_ref()
-            .map(|o| o.badge.clone())
-            .unwrap_or_default();
+        let packer = st.badge();
         let (_, _, packaging) = self.expectation(cfg, &pack);
         let template = labels::shipping_template_for(&courier).to_string();
         let shipment = Shipment {
@@ -1428,11 +1422,7 @@ impl App {
             },
         };
         let job = self.job_for(&failed.waybill, &target).await?;
-        let operator = st
-            .operator
-            .as_ref()
-            .map(|o| o.badge.clone())
-            .unwrap_or_default();
+        let operator = st.badge();
         let (print, id) = self
             .print(
                 &cfg,
@@ -1536,11 +1526,7 @@ impl App {
         let ev = NewEvent {
             at: now(),
             station: station.into(),
-            operator: st
-                .operator
-                .as_ref()
-                .map(|o| o.badge.clone())
-                .unwrap_or_default(),
+            operator: st.badge(),
             kind: "cancel",
             pack_id: st.pack.as_ref().map(|p| p.id),
             verdict: "accepted".into(),
@@ -1574,11 +1560,7 @@ impl App {
         let ev = NewEvent {
             at: now(),
             station: station.into(),
-            operator: st
-                .operator
-                .as_ref()
-                .map(|o| o.badge.clone())
-                .unwrap_or_default(),
+            operator: st.badge(),
             kind: "sign_out",
             verdict: "accepted".into(),
             ..Default::default()
