@@ -536,7 +536,7 @@ fn run_server(config: Config, data: PathBuf, demo_mode: bool) -> Result<()> {
         // stops the start here, with the file and line.
         let running = packbench::hub::start(&state)?;
         let _ = state.running.set(running);
-        axum::serve(listener, http::app(state))
+        axum::serve(http::no_delay(listener), http::app(state))
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
             })

@@ -98,5 +98,22 @@ pub fn stated_lang(query: Option<&str>, headers: &HeaderMap) -> Option<Lang> {
 
 /// Binds the router and serves until the process ends.
 pub async fn serve(state: State, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).await
+    axum::serve(no_delay(listener), app(state)).await
+}
+
+/// Every accepted connection with `TCP_NODELAY`: a verdict pushed on a bench's live feed is
+/// a few small writes, which Nagle's algorithm could hold back until the browser's delayed
+/// ACK arrives.
+pub fn no_delay(
+    listener: tokio::net::TcpListener,
+) -> axum::serve::TapIo<
+    tokio::net::TcpListener,
+    impl FnMut(&mut tokio::net::TcpStream) + Send + 'static,
+> {
+    use axum::serve::ListenerExt;
+    listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY on a connection");
+        }
+    })
 }
