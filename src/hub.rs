@@ -184,12 +184,24 @@ pub fn check_scale_spec(spec: &str) -> Result<(), String> {
     }
 }
 
+/// The site's folder of one kind of profile, when the site has one (a site that corrects
+/// only its scales has no `printers/` folder, and needs none).
+fn site_profiles(dir: &Option<std::path::PathBuf>, kind: &str) -> Option<std::path::PathBuf> {
+    dir.as_ref().map(|d| d.join(kind)).filter(|d| d.is_dir())
+}
+
 /// Starts every configured device driver and the printer monitors. Call once, inside the
 /// runtime, after the app is built; keep the returned value alive.
 pub fn start(app: &Arc<App>) -> anyhow::Result<Running> {
     let profiles_dir = app.config.devices.profiles.clone();
+    if let Some(d) = profiles_dir.as_ref().filter(|d| !d.is_dir()) {
+        anyhow::bail!(
+            "[devices] profiles = {}: no such folder (it holds scales/, scanners/ and printers/)",
+            d.display()
+        );
+    }
     let scanner_profiles =
-        scanner::profile::load_all(profiles_dir.as_ref().map(|d| d.join("scanners")).as_deref())?;
+        scanner::profile::load_all(site_profiles(&profiles_dir, "scanners").as_deref())?;
     let mut running = Running::default();
     for s in &app.config.stations {
         let spec = ScannerSpec::parse(&s.scanner).map_err(anyhow::Error::msg)?;
@@ -217,7 +229,7 @@ pub fn start(app: &Arc<App>) -> anyhow::Result<Running> {
             tokio::spawn(scanner_events(app.clone(), s.id.clone(), events));
         }
     }
-    let scale_dir = profiles_dir.as_ref().map(|d| d.join("scales"));
+    let scale_dir = site_profiles(&profiles_dir, "scales");
     scale::load_profiles(scale_dir.as_deref())?;
     for s in &app.config.stations {
         let (port, profile) = if let Some(name) = s.scale.strip_prefix("sim:") {
@@ -245,7 +257,7 @@ pub fn start(app: &Arc<App>) -> anyhow::Result<Running> {
         tokio::spawn(scale_events(app.clone(), s.id.clone(), rx));
     }
     let printer_profiles = crate::devices::printer::load_profiles(
-        profiles_dir.as_ref().map(|d| d.join("printers")).as_deref(),
+        site_profiles(&profiles_dir, "printers").as_deref(),
     )?;
     for s in &app.config.stations {
         let p = app.config.station_printer(s);
