@@ -1034,7 +1034,7 @@ impl App {
             .db
             .write(move |c| {
                 let id = storage::insert_event(c, &ev)?;
-                storage::insert_shipment(c, &s2, &[], &[])?;
+                storage::insert_shipment(c, &s2)?;
                 storage::set_label_job(c, &s2.waybill, &label_job)?;
                 storage::set_waybill_status(c, &s2.waybill, "used")?;
                 for o in &s2.order_nos {
@@ -1716,20 +1716,18 @@ impl App {
         format: labels::Format,
         dpi: u32,
     ) -> Result<Vec<u8>, ServiceError> {
-        if (stored.format == format.extension() && stored.dpi == dpi && !stored.job.is_empty())
-            || stored.data.is_empty()
-        {
-            // Shipments recorded before the label data was kept have only their ZPL.
-            if stored.data.is_empty() && stored.format != format.extension() {
-                return Err(ServiceError::NotFound(format!(
-                    "this shipment's label was kept only as {}",
-                    stored.format
-                )));
-            }
+        if stored.format == format.extension() && stored.dpi == dpi && !stored.job.is_empty() {
             return Ok(stored.job);
         }
         let dir = self.template_dir();
         tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
+            if stored.data.is_empty() {
+                // Shipments recorded before the label data was kept have only their ZPL:
+                // its graphics and barcodes are replayed into the other formats.
+                let pages =
+                    labels::replay::zpl(&stored.job, stored.dpi).map_err(|e| e.to_string())?;
+                return labels::render_layouts(&pages, format, "").map_err(|e| e.to_string());
+            }
             let data: Value = serde_json::from_str(&stored.data).map_err(|e| e.to_string())?;
             let t = labels::load_template(dir.as_deref(), &stored.template)
                 .map_err(|e| e.to_string())?;

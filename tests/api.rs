@@ -592,6 +592,28 @@ fn reprint_keeps_the_number_and_prints_again() {
     );
     let (status, _) = s.get(&format!("/api/v1/shipments/{wb}/label?format=bmp"));
     assert_eq!(status, 400);
+
+    // A shipment recorded before the label's data was kept has only its ZPL: the other
+    // formats replay that job, so the preview still shows the label as printed.
+    let db = rusqlite::Connection::open(s.data().join("packbench.sqlite3")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    db.execute(
+        "UPDATE shipments SET label_data = '', label_job = NULL WHERE waybill = ?1",
+        [&wb],
+    )
+    .unwrap();
+    drop(db);
+    assert_eq!(String::from_utf8(label("zpl")).unwrap(), zpl);
+    let png = label("png");
+    let img = image::load_from_memory(&png).expect("a replayed PNG").to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(img);
+    assert!(
+        prepared
+            .detect_grids()
+            .iter()
+            .any(|g| g.decode().is_ok_and(|(_, text)| text.contains(&wb))),
+        "the replayed preview's QR code carries the waybill"
+    );
     let events = sh["events"].as_array().unwrap();
     assert!(
         events.iter().any(|e| e["kind"] == "reprint"

@@ -767,17 +767,12 @@ pub struct Shipment {
     pub items: Vec<ShipmentItem>,
 }
 
-pub fn insert_shipment(
-    c: &Connection,
-    s: &Shipment,
-    label_zpl: &[u8],
-    label_pdf: &[u8],
-) -> Result<()> {
+/// Records a shipment; its label follows with [`set_label_job`] and [`set_printed_job`].
+pub fn insert_shipment(c: &Connection, s: &Shipment) -> Result<()> {
     c.execute(
         "INSERT INTO shipments (waybill, courier, pack_id, station, packer, packed_at, expected_g, tolerance_g,
-                                measured_g, packaging, status, override_by, override_reason, label_template,
-                                label_zpl, label_pdf)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                                measured_g, packaging, status, override_by, override_reason, label_template)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         params![
             s.waybill,
             s.courier,
@@ -793,8 +788,6 @@ pub fn insert_shipment(
             s.override_by,
             s.override_reason,
             s.label_template,
-            label_zpl,
-            label_pdf
         ],
     )?;
     for o in &s.order_nos {
@@ -910,21 +903,6 @@ pub fn label_job(c: &Connection, waybill: &str) -> Result<Option<LabelJob>> {
             },
         )
         .optional()?)
-}
-
-pub fn shipment_label(c: &Connection, waybill: &str, format: &str) -> Result<Option<Vec<u8>>> {
-    let col = if format == "pdf" {
-        "label_pdf"
-    } else {
-        "label_zpl"
-    };
-    Ok(c.query_row(
-        &format!("SELECT {col} FROM shipments WHERE waybill = ?1"),
-        [waybill],
-        |r| r.get(0),
-    )
-    .optional()?
-    .flatten())
 }
 
 /// Voids a shipment: the waybill is retired and the orders may be packed again.
