@@ -78,12 +78,46 @@ fn flatten(prefix: &str, table: &toml::Table, out: &mut Catalogue) {
 fn catalogues() -> &'static HashMap<Lang, Catalogue> {
     static CATS: OnceLock<HashMap<Lang, Catalogue>> = OnceLock::new();
     CATS.get_or_init(|| {
-        HashMap::from([
+        let mut cats = HashMap::from([
             (Lang::En, parse(include_str!("i18n/en.toml"), "en.toml")),
             (Lang::Ko, parse(include_str!("i18n/ko.toml"), "ko.toml")),
             (Lang::Zh, parse(include_str!("i18n/zh.toml"), "zh.toml")),
-        ])
+        ]);
+        for (name, src) in AREAS {
+            add_area(&mut cats, src, name);
+        }
+        cats
     })
+}
+
+/// Catalogues of one area of the product, all three languages in one file so that whoever
+/// adds a message writes it in every language at once: `[en.KEY]`, `[ko.KEY]`, `[zh.KEY]`.
+const AREAS: &[(&str, &str)] = &[
+    ("stock.toml", include_str!("i18n/stock.toml")),
+    ("waves.toml", include_str!("i18n/waves.toml")),
+    ("handover.toml", include_str!("i18n/handover.toml")),
+    ("returns.toml", include_str!("i18n/returns.toml")),
+    ("day.toml", include_str!("i18n/day.toml")),
+];
+
+fn add_area(cats: &mut HashMap<Lang, Catalogue>, src: &str, name: &str) {
+    let table: toml::Table = toml::from_str(src)
+        .unwrap_or_else(|e| panic!("message catalogue {name} is not valid TOML: {e}"));
+    for (lang, v) in table {
+        let lang = Lang::parse(&lang)
+            .unwrap_or_else(|| panic!("{name}: top-level table {lang} is not ko, zh or en"));
+        let toml::Value::Table(t) = v else {
+            panic!("{name}: {} must be a table", lang.code());
+        };
+        let cat = cats.get_mut(&lang).expect("every language has a catalogue");
+        let mut area = HashMap::new();
+        flatten("", &t, &mut area);
+        for (k, v) in area {
+            if cat.insert(k.clone(), v).is_some() {
+                panic!("{name}: message {k} is already defined");
+            }
+        }
+    }
 }
 
 /// The message for `key` in `lang`, falling back to English, then to the key itself (so a

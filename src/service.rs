@@ -7,6 +7,12 @@
 //! Each station has its own lock: scans at one bench are handled strictly in order, while
 //! fifty benches proceed in parallel and share the database writer's group commits.
 
+mod day;
+mod handover;
+mod returns;
+mod stock;
+mod waves;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};

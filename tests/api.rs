@@ -605,7 +605,9 @@ fn reprint_keeps_the_number_and_prints_again() {
     drop(db);
     assert_eq!(String::from_utf8(label("zpl")).unwrap(), zpl);
     let png = label("png");
-    let img = image::load_from_memory(&png).expect("a replayed PNG").to_luma8();
+    let img = image::load_from_memory(&png)
+        .expect("a replayed PNG")
+        .to_luma8();
     let mut prepared = rqrr::PreparedImage::prepare(img);
     assert!(
         prepared

@@ -3,8 +3,13 @@
 //! tests can call it without a socket; `serve` binds it.
 
 mod api;
+mod day;
 mod error;
+mod handover;
 mod pages;
+mod returns;
+mod stock;
+mod waves;
 
 use std::sync::Arc;
 
@@ -64,6 +69,11 @@ pub fn app(state: State) -> Router {
         .merge(manager)
         .merge(read)
         .merge(pages)
+        .merge(stock::routes())
+        .merge(waves::routes())
+        .merge(handover::routes())
+        .merge(returns::routes())
+        .merge(day::routes())
         .with_state(state)
 }
 

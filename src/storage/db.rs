@@ -36,6 +36,13 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_label_job",
         include_str!("migrations/0002_label_job.sql"),
     ),
+    ("0003_ledger", include_str!("migrations/0003_ledger.sql")),
+    (
+        "0004_handover",
+        include_str!("migrations/0004_handover.sql"),
+    ),
+    ("0005_waves", include_str!("migrations/0005_waves.sql")),
+    ("0006_returns", include_str!("migrations/0006_returns.sql")),
 ];
 
 #[derive(Clone)]

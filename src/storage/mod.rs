@@ -3,6 +3,10 @@
 //! small view structs, never rows.
 
 mod db;
+pub mod handover;
+pub mod ledger;
+pub mod returns;
+pub mod waves;
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -177,3 +177,4 @@ impl Drop for TestServer {
         self.kill9();
     }
 }
+pub mod browser;

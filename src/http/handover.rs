@@ -1,0 +1,10 @@
+//! HTTP handlers and pages of the handover workflow.
+
+use axum::Router;
+
+use super::State;
+
+/// The routes of this workflow, merged into the app's router.
+pub fn routes() -> Router<State> {
+    Router::new()
+}

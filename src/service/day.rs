@@ -1,0 +1,4 @@
+//! The day workflow: `impl App` methods (see ARCHITECTURE.md).
+
+#[allow(unused_imports)]
+use super::App;

@@ -1,0 +1,4 @@
+//! The stock workflow: `impl App` methods (see ARCHITECTURE.md).
+
+#[allow(unused_imports)]
+use super::App;

@@ -1,0 +1,4 @@
+//! SQL of the handover workflow.
+
+#[allow(unused_imports)]
+use rusqlite::Connection;

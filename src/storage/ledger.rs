@@ -1,0 +1,4 @@
+//! SQL of the ledger workflow.
+
+#[allow(unused_imports)]
+use rusqlite::Connection;

@@ -1,0 +1,4 @@
+//! SQL of the returns workflow.
+
+#[allow(unused_imports)]
+use rusqlite::Connection;

@@ -1,0 +1,4 @@
+//! SQL of the waves workflow.
+
+#[allow(unused_imports)]
+use rusqlite::Connection;
