@@ -3,6 +3,7 @@
 //! on its own. Adapters (`storage`, `http`, `devices`, `imports`) call into it.
 
 pub mod codes;
+pub mod ledger;
 pub mod order;
 pub mod packing;
 pub mod waybill;

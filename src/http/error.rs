@@ -50,6 +50,13 @@ impl From<ServiceError> for AppError {
             ServiceError::NoStation(s) => AppError::not_found(format!("no station `{s}`")),
             ServiceError::NotFound(s) => AppError::not_found(format!("not found: {s}")),
             ServiceError::BadRequest(m) => AppError::bad_request("bad_request", m),
+            ServiceError::Storage(crate::storage::StorageError::Shortfall(s)) => {
+                AppError::new(StatusCode::CONFLICT, "insufficient_stock", s.to_string())
+                    .with_detail(json!(s))
+            }
+            ServiceError::Storage(crate::storage::StorageError::Conflict(m)) => {
+                AppError::new(StatusCode::CONFLICT, "conflict", m)
+            }
             ServiceError::Storage(e) => {
                 tracing::error!(error = %e, "storage error");
                 AppError::new(

@@ -33,6 +33,9 @@ pub enum StorageError {
     /// A business conflict found inside a write (e.g. a waybill taken meanwhile).
     #[error("{0}")]
     Conflict(String),
+    /// A ledger posting would take a bin below zero without an override.
+    #[error("{0}")]
+    Shortfall(crate::domain::ledger::Shortfall),
 }
 
 pub type Result<T> = std::result::Result<T, StorageError>;
