@@ -14,6 +14,7 @@
 //!
 //! It prints figures; it is not a test and asserts nothing about them.
 
+pub mod picklist;
 pub mod scale;
 
 use std::io::{BufRead, BufReader, IsTerminal, Write};

@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod devices;
 pub mod domain;
+pub mod exports;
 pub mod http;
 pub mod hub;
 pub mod i18n;

@@ -39,9 +39,9 @@ enum Cmd {
     },
     /// Run the server as configured.
     Serve,
-    /// Import a catalog or an order file (CSV or XLSX); all or nothing.
+    /// Import a catalog, an order or a stock file (CSV or XLSX); all or nothing.
     Import {
-        #[arg(value_parser = ["catalog", "orders"])]
+        #[arg(value_parser = ["catalog", "orders", "stock"])]
         kind: String,
         file: PathBuf,
         /// generic, smartstore or taobao (detected from the headers when absent).
@@ -73,6 +73,22 @@ enum Cmd {
         #[command(subcommand)]
         cmd: DeviceCmd,
     },
+    /// Files for other systems: `export dispatch` writes a marketplace's shipping
+    /// confirmation file (order no., courier, waybill) for bulk upload.
+    Export {
+        #[arg(value_parser = ["dispatch"])]
+        kind: String,
+        /// smartstore, coupang or taobao.
+        #[arg(long)]
+        channel: String,
+        /// The warehouse's local date the parcels were packed on (YYYY-MM-DD); today when absent.
+        #[arg(long)]
+        date: Option<String>,
+        #[arg(long, value_parser = ["xlsx", "csv"], default_value = "xlsx")]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Scales: watch one, simulate one, list the profiles.
     Scale {
         #[command(subcommand)]
@@ -92,9 +108,13 @@ enum Cmd {
         /// Instead: the latency from a stable scale frame on a serial port to the verdict.
         #[arg(long)]
         scale: bool,
-        /// Parcels weighed by `--scale`.
-        #[arg(long, default_value_t = 300)]
-        rounds: usize,
+        /// Parcels weighed by `--scale` (300) or waves made by `--picklist` (5).
+        #[arg(long)]
+        rounds: Option<usize>,
+        /// Instead: make a wave of 5,000 orders over 20,000 SKUs in 2,000 bins and render its
+        /// pick list (PDF), `--rounds` times.
+        #[arg(long)]
+        picklist: bool,
     },
 }
 
@@ -410,11 +430,30 @@ fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Scale { cmd } => Ok(packbench::devices::scale::cli::run(cmd)?),
+        Cmd::Export {
+            kind: _,
+            channel,
+            date,
+            format,
+            out,
+        } => export_dispatch(
+            &cli.data,
+            cli.config.as_deref(),
+            &channel,
+            date.as_deref(),
+            &format,
+            &out,
+        ),
+        Cmd::Bench {
+            picklist: true,
+            rounds,
+            ..
+        } => packbench::bench::picklist::run(rounds.unwrap_or(5)),
         Cmd::Bench {
             scale: true,
             rounds,
             ..
-        } => packbench::bench::scale::run(rounds),
+        } => packbench::bench::scale::run(rounds.unwrap_or(300)),
         Cmd::Bench {
             stations,
             seconds,
@@ -422,6 +461,32 @@ fn main() -> Result<()> {
             ..
         } => packbench::bench::run(&stations, seconds, rate),
     }
+}
+
+/// `packbench export dispatch`: the same file the hand-over page and the API give.
+fn export_dispatch(
+    data: &Path,
+    config: Option<&Path>,
+    channel: &str,
+    date: Option<&str>,
+    format: &str,
+    out: &Path,
+) -> Result<()> {
+    let config = load_config(config)?;
+    let kind = packbench::exports::dispatch::SheetKind::parse(format)
+        .with_context(|| format!("unknown format `{format}` (xlsx or csv)"))?;
+    let app = App::open(config, data.to_path_buf(), false)?;
+    let file = tokio::runtime::Runtime::new()?.block_on(app.dispatch_file(
+        channel,
+        date,
+        kind,
+        cli_lang(),
+    ))?;
+    std::fs::write(out, &file.bytes).with_context(|| format!("writing {}", out.display()))?;
+    let (path, rows) = (out.display().to_string(), file.rows.to_string());
+    let args = [("file", path.as_str()), ("rows", rows.as_str())];
+    println!("{}", i18n::tf(cli_lang(), "handover.cli_exported", &args));
+    Ok(())
 }
 
 fn import(
@@ -437,6 +502,7 @@ fn import(
     let db = storage::Db::open(data)?;
     let lang = cli_lang();
     let summary = match kind {
+        "stock" => return import_stock(&db, &name, &bytes, lang),
         "catalog" => {
             let items = imports::read_catalog(&name, &bytes)?;
             db.write_blocking(move |c| storage::upsert_catalog(c, &items))?
@@ -472,6 +538,31 @@ fn import(
                 ("unchanged", &summary.unchanged.to_string()),
                 ("kept", &summary.kept_packed.to_string()),
             ]
+        )
+    );
+    Ok(())
+}
+
+/// `packbench import stock FILE`: `sku,bin,qty[,reason]` lines posted as receipts (opening
+/// balances or goods in), all or nothing.
+fn import_stock(db: &storage::Db, name: &str, bytes: &[u8], lang: Lang) -> Result<()> {
+    let known: std::collections::HashSet<String> = db
+        .read_blocking(storage::load_catalog)?
+        .into_iter()
+        .map(|i| i.sku)
+        .collect();
+    let lines = imports::read_stock(name, bytes, &|s| known.contains(s))?;
+    let (n, units) = (lines.len(), lines.iter().map(|l| l.qty).sum::<i64>());
+    let (at, reference) = (packbench::service::now(), name.to_string());
+    db.write_blocking(move |c| {
+        storage::ledger::post_stock_lines(c, &lines, &at, "cli", &reference)
+    })?;
+    println!(
+        "{}",
+        i18n::tf(
+            lang,
+            "stock.cli.imported",
+            &[("lines", &n.to_string()), ("units", &units.to_string())]
         )
     );
     Ok(())

@@ -952,26 +952,12 @@ impl App {
         lang: Lang,
     ) -> Result<Outcome, ServiceError> {
         let courier = self.pick_courier(cfg);
-        let waybill = self.reserve_waybill(&courier, &pack, &ev.at).await?;
-        let Some(waybill) = waybill else {
-            let mut e = ev;
-            e.verdict = "refused".into();
-            e.reason = "no_waybill".into();
-            let id = self.db.write(move |c| storage::insert_event(c, &e)).await?;
-            return Ok(Outcome {
-                verdict: "refused",
-                code: "no_waybill".into(),
-                action: String::new(),
-                message: i18n::tf(lang, "refusal.no_waybill", &[("courier", &courier)]),
-                event_id: id,
-                extra: Default::default(),
-            });
-        };
+        let source = self.waybill_source(&courier)?;
         let packer = st.badge();
         let (_, _, packaging) = self.expectation(cfg, &pack);
         let template = labels::shipping_template_for(&courier).to_string();
-        let shipment = Shipment {
-            waybill: waybill.clone(),
+        let mut shipment = Shipment {
+            waybill: String::new(),
             courier: courier.clone(),
             pack_id: pack.id,
             station: cfg.id.clone(),
@@ -998,22 +984,11 @@ impl App {
                 .map(|(sku, qty)| ShipmentItem { sku, qty })
                 .collect(),
         };
-        let data = self.label_data(&shipment, &pack).await?;
         let printer = self.config.station_printer(cfg);
         let (format, dpi) = self.printer_output(&printer);
-        let data_json = data.to_string();
-        // The label's template, data and resolution are part of the shipment's record; the
-        // printer's job is rendered after the verdict is out (the label is the same label,
-        // rendered from them, whenever it is needed again).
-        let label_job = storage::LabelJob {
-            template: shipment.label_template.clone(),
-            data: data_json,
-            job: Vec::new(),
-            format: format.extension().to_string(),
-            dpi,
-        };
 
         // Record the shipment first: a printer fault must never lose it.
+        let refused = ev.clone();
         ev.kind = if override_by.is_some() {
             "override"
         } else {
@@ -1025,22 +1000,62 @@ impl App {
         } else {
             "pass".into()
         };
-        ev.waybill = waybill.clone();
         ev.detail = json!({ "grams": check.measured_g, "stable": true, "expected_grams": check.expected_g,
                             "tolerance_grams": check.tolerance_g, "diff_grams": check.diff_g,
                             "override_reason": override_by.as_ref().map(|o| o.1.clone()) });
-        let (s2, p2, now) = (shipment.clone(), pack.clone(), ev.at.clone());
-        let ship_ev = NewEvent {
-            kind: "shipment",
-            verdict: "accepted".into(),
-            detail: Value::Null,
-            ..ev.clone()
+        // One transaction, one fsync on the verdict's path: the waybill is taken, the label's
+        // data is made from the order as stored, and the shipment with both is recorded. A
+        // crash before the commit leaves neither a shipment nor a reserved number behind.
+        // The label's template, data and resolution are part of the shipment's record; the
+        // printer's job is rendered after the verdict is out.
+        let inputs = LabelInputs {
+            config: self.config.clone(),
+            rules: self.rules.clone(),
+            catalog: self.catalog(),
         };
-        let id = self
+        let (p2, now) = (pack.clone(), ev.at.clone());
+        let format_ext = format.extension().to_string();
+        let recorded = self
             .db
             .write(move |c| {
+                let Some(waybill) = reserve_waybill_in(c, &source, &p2, &now)? else {
+                    let mut e = refused;
+                    e.verdict = "refused".into();
+                    e.reason = "no_waybill".into();
+                    return Ok(Err(storage::insert_event(c, &e)?));
+                };
+                shipment.waybill = waybill.clone();
+                let first = &p2.order_nos()[0];
+                let order = storage::get_order(c, first)?.ok_or_else(|| {
+                    StorageError::Conflict(format!("order {first} is not in the database"))
+                })?;
+                let data = label_data(
+                    &inputs.config,
+                    &inputs.rules,
+                    &inputs.catalog,
+                    &shipment,
+                    &order.record,
+                    &p2,
+                );
+                let label_job = storage::LabelJob {
+                    template: shipment.label_template.clone(),
+                    data: data.to_string(),
+                    job: Vec::new(),
+                    format: format_ext,
+                    dpi,
+                };
+                ev.waybill = waybill.clone();
+                let ship_ev = NewEvent {
+                    kind: "shipment",
+                    verdict: "accepted".into(),
+                    detail: Value::Null,
+                    ..ev.clone()
+                };
+                let s2 = &shipment;
                 let id = storage::insert_event(c, &ev)?;
-                storage::insert_shipment(c, &s2)?;
+                storage::insert_shipment(c, s2)?;
+                storage::ledger::post_shipment(c, s2)?;
+                storage::returns::link_exchange_waybill(c, s2)?;
                 storage::set_label_job(c, &s2.waybill, &label_job)?;
                 storage::set_waybill_status(c, &s2.waybill, "used")?;
                 for o in &s2.order_nos {
@@ -1048,9 +1063,22 @@ impl App {
                 }
                 storage::close_pack(c, &p2, "shipped", &now)?;
                 storage::insert_event(c, &ship_ev)?;
-                Ok(id)
+                Ok(Ok((id, waybill)))
             })
             .await?;
+        let (id, waybill) = match recorded {
+            Ok(r) => r,
+            Err(id) => {
+                return Ok(Outcome {
+                    verdict: "refused",
+                    code: "no_waybill".into(),
+                    action: String::new(),
+                    message: i18n::tf(lang, "refusal.no_waybill", &[("courier", &courier)]),
+                    event_id: id,
+                    extra: Default::default(),
+                })
+            }
+        };
         st.pack = None;
         let key = if override_by.is_some() {
             "action.shipped_override"
@@ -1186,77 +1214,27 @@ impl App {
 
     /// A waybill for the pack: the one it already reserved (a retry after a crash), the
     /// order's pre-printed one, or the next from the courier's bands.
-    async fn reserve_waybill(
-        &self,
-        courier: &str,
-        pack: &Pack,
-        now: &str,
-    ) -> Result<Option<String>, ServiceError> {
+    /// The courier's number rule and allocated bands, for taking a waybill in a write job.
+    fn waybill_source(&self, courier: &str) -> Result<WaybillSource, ServiceError> {
         let rule = waybill::rule(&self.rules, courier)
             .cloned()
             .ok_or_else(|| ServiceError::BadRequest(format!("unknown courier {courier}")))?;
-        let bands: Vec<(u64, u64)> = self
+        let bands = self
             .config
             .waybill_bands
             .iter()
             .filter(|b| b.courier == courier)
             .map(|b| (b.first, b.last))
             .collect();
-        let (pack_id, order_nos, courier, now) = (
-            pack.id,
-            pack.order_nos(),
-            courier.to_string(),
-            now.to_string(),
-        );
-        Ok(self
-            .db
-            .write(move |c| {
-                if let Some(w) = storage::pack_waybill(c, pack_id)? {
-                    return Ok(Some(w));
-                }
-                for no in &order_nos {
-                    let Some(o) = storage::get_order(c, no)? else {
-                        continue;
-                    };
-                    let pre = o.record.waybill;
-                    if !pre.is_empty() && storage::waybill_status(c, &pre)?.is_none() {
-                        if let Ok(v) = waybill::validate(&rule, &pre) {
-                            storage::reserve_preprinted(c, &v.number, &courier, &now)?;
-                            storage::set_pack_waybill(c, pack_id, &v.number)?;
-                            return Ok(Some(v.number));
-                        }
-                    }
-                }
-                let make = |serial: u64| waybill::number_from_serial(&rule, serial).ok();
-                let w = storage::reserve_from_bands(c, &courier, &bands, &make, &now)?;
-                if let Some(w) = &w {
-                    storage::set_pack_waybill(c, pack_id, w)?;
-                }
-                Ok(w)
-            })
-            .await?)
+        Ok(WaybillSource {
+            courier: courier.to_string(),
+            rule,
+            bands,
+        })
     }
 
     fn template_dir(&self) -> Option<PathBuf> {
         self.config.label_templates.as_ref().map(PathBuf::from)
-    }
-
-    async fn label_data(&self, s: &Shipment, pack: &Pack) -> Result<Value, ServiceError> {
-        let nos = pack.order_nos();
-        let first = nos[0].clone();
-        let order = self
-            .db
-            .read(move |c| storage::get_order(c, &first))
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(nos[0].clone()))?;
-        Ok(label_data(
-            &self.config,
-            &self.rules,
-            &self.catalog(),
-            s,
-            &order.record,
-            pack,
-        ))
     }
 
     /// Sends a label to the station's printer and records the print (or its failure).
@@ -1514,6 +1492,7 @@ impl App {
             .db
             .write(move |c| {
                 let orders = storage::void_shipment(c, &wb)?;
+                storage::ledger::reverse_shipment(c, &wb, &ev.at, &ev.operator)?;
                 Ok((storage::insert_event(c, &ev)?, orders))
             })
             .await?;
@@ -1854,6 +1833,53 @@ pub fn mask_phone(phone: &str) -> String {
     let head: String = digits[..3].iter().collect();
     let tail: String = digits[digits.len() - 4..].iter().collect();
     format!("{head}-****-{tail}")
+}
+
+/// Where a courier's waybill numbers come from: its rule and the bands allocated to us.
+struct WaybillSource {
+    courier: String,
+    rule: CourierRule,
+    bands: Vec<(u64, u64)>,
+}
+
+/// What a label's data is made from, owned so it can go into a write job.
+struct LabelInputs {
+    config: Config,
+    rules: Vec<CourierRule>,
+    catalog: Arc<CatalogIndex>,
+}
+
+/// Takes the parcel's waybill inside a write job: the one the pack already has, else a valid
+/// pre-printed number from its orders that is not in the archive, else the next number of
+/// the courier's bands. `None` when every band is used up.
+fn reserve_waybill_in(
+    c: &rusqlite::Connection,
+    src: &WaybillSource,
+    pack: &Pack,
+    now: &str,
+) -> Result<Option<String>, StorageError> {
+    if let Some(w) = storage::pack_waybill(c, pack.id)? {
+        return Ok(Some(w));
+    }
+    for no in pack.order_nos() {
+        let Some(o) = storage::get_order(c, &no)? else {
+            continue;
+        };
+        let pre = o.record.waybill;
+        if !pre.is_empty() && storage::waybill_status(c, &pre)?.is_none() {
+            if let Ok(v) = waybill::validate(&src.rule, &pre) {
+                storage::reserve_preprinted(c, &v.number, &src.courier, now)?;
+                storage::set_pack_waybill(c, pack.id, &v.number)?;
+                return Ok(Some(v.number));
+            }
+        }
+    }
+    let make = |serial: u64| waybill::number_from_serial(&src.rule, serial).ok();
+    let w = storage::reserve_from_bands(c, &src.courier, &src.bands, &make, now)?;
+    if let Some(w) = &w {
+        storage::set_pack_waybill(c, pack.id, w)?;
+    }
+    Ok(w)
 }
 
 /// The data a shipping label template is filled from.

@@ -1088,3 +1088,43 @@ fn waybill_check_cli_reports_each_number() {
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(stdout(&out).contains("used"), "{}", stdout(&out));
 }
+
+#[test]
+fn a_courier_out_of_numbers_refuses_the_verdict_and_keeps_the_pack() {
+    // One number left in the band: the first parcel takes it, the second cannot ship.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bench.toml");
+    let text = std::fs::read_to_string(common::fixture("bench.toml")).unwrap();
+    assert!(text.contains("last = 60001000999"));
+    std::fs::write(
+        &cfg,
+        text.replace("last = 60001000999", "last = 60001000000"),
+    )
+    .unwrap();
+    let s = TestServer::start_with(&cfg);
+    sign_in(&s, "bench-1");
+    for (order, grams) in [("T-1006", 190), ("T-1008", 190)] {
+        assert_eq!(s.scan("bench-1", order)["action"], "order_opened");
+        assert_eq!(s.scan("bench-1", "SKU-TS-WH-L")["action"], "pack_complete");
+        let v = s.weigh("bench-1", grams, true);
+        if order == "T-1006" {
+            assert_eq!(v["action"], "shipped", "{v}");
+            continue;
+        }
+        assert_eq!(v["verdict"], "refused", "{v}");
+        assert_eq!(v["code"], "no_waybill", "{v}");
+        assert!(v["message"].as_str().unwrap().contains("lotte"), "{v}");
+    }
+    // Nothing of the second parcel was recorded but the refusal: the pack waits for a number.
+    let p = pack(&s, "bench-1");
+    assert_eq!(p["status"], "weighing", "{p}");
+    let o = order(&s, "T-1008");
+    assert_eq!(o["status"], "packing", "{o}");
+    assert!(o["waybill"].is_null(), "{o}");
+    let refused = o["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(refused["reason"], "no_waybill", "{o}");
+    assert_eq!(
+        refused["kind"], "weight",
+        "the refusal keeps the reading's kind: {o}"
+    );
+}

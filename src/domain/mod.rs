@@ -6,6 +6,7 @@ pub mod codes;
 pub mod ledger;
 pub mod order;
 pub mod packing;
+pub mod wave;
 pub mod waybill;
 pub mod weight;
 

@@ -44,6 +44,10 @@ pub enum Refusal {
     OrderNotPackable {
         order_no: String,
     },
+    /// The manager cancelled the order; it is not packed.
+    OrderCancelled {
+        order_no: String,
+    },
     /// The pack is complete and waits for the scale; items are not taken now.
     AwaitingWeight,
     WeightOutOfTolerance,
@@ -63,6 +67,7 @@ impl Refusal {
             Refusal::PackInProgress { .. } => "pack_in_progress",
             Refusal::NotSameRecipient { .. } => "not_same_recipient",
             Refusal::OrderNotPackable { .. } => "order_not_packable",
+            Refusal::OrderCancelled { .. } => "order_cancelled",
             Refusal::AwaitingWeight => "awaiting_weight",
             Refusal::WeightOutOfTolerance => "weight_out_of_tolerance",
             Refusal::ManagerRequired => "manager_required",
@@ -80,7 +85,8 @@ impl Refusal {
             Refusal::OrderOnHold { order_no }
             | Refusal::PackInProgress { order_no }
             | Refusal::NotSameRecipient { order_no }
-            | Refusal::OrderNotPackable { order_no } => vec![("order_no", order_no.clone())],
+            | Refusal::OrderNotPackable { order_no }
+            | Refusal::OrderCancelled { order_no } => vec![("order_no", order_no.clone())],
             Refusal::AlreadyPacked { order_no, waybill } => {
                 vec![("order_no", order_no.clone()), ("waybill", waybill.clone())]
             }
@@ -96,6 +102,8 @@ pub enum OrderStatus {
     Ready,
     Packing,
     Packed,
+    /// Cancelled by the manager (a wave puts its picked goods back).
+    Cancelled,
 }
 
 impl OrderStatus {
@@ -104,6 +112,7 @@ impl OrderStatus {
             OrderStatus::Ready => "ready",
             OrderStatus::Packing => "packing",
             OrderStatus::Packed => "packed",
+            OrderStatus::Cancelled => "cancelled",
         }
     }
 
@@ -112,6 +121,7 @@ impl OrderStatus {
             "ready" => OrderStatus::Ready,
             "packing" => OrderStatus::Packing,
             "packed" => OrderStatus::Packed,
+            "cancelled" => OrderStatus::Cancelled,
             _ => return None,
         })
     }
@@ -313,6 +323,11 @@ impl Pack {
 
 /// Decides whether an order may be opened at a bench at all.
 pub fn check_open(order: &PackOrder) -> Result<(), Refusal> {
+    if order.status == OrderStatus::Cancelled {
+        return Err(Refusal::OrderCancelled {
+            order_no: order.order_no.clone(),
+        });
+    }
     if order.status == OrderStatus::Packed {
         return Err(Refusal::AlreadyPacked {
             order_no: order.order_no.clone(),

@@ -352,6 +352,16 @@ pub async fn order(
         .read(move |c| storage::get_order(c, &no))
         .await?
         .ok_or_else(|| AppError::not_found(format!("order {order_no}")))?;
+    let no = order_no.clone();
+    let (history, exchanges) = app
+        .db
+        .read(move |c| {
+            Ok((
+                storage::returns::order_history(c, &no)?,
+                storage::returns::exchanges_of(c, &no)?,
+            ))
+        })
+        .await?;
     let catalog = app.catalog();
     let lines: Vec<Value> = o
         .record
@@ -377,6 +387,7 @@ pub async fn order(
         "waybill": if o.shipped_waybill.is_empty() { Value::Null } else { json!(o.shipped_waybill) },
         "courier": if o.shipped_courier.is_empty() { Value::Null } else { json!(o.shipped_courier) },
         "lines": lines,
+        "history": history, "exchanges": exchanges,
     })))
 }
 

@@ -33,7 +33,7 @@ pub fn esc(s: &str) -> String {
     o
 }
 
-fn lang_switch(lang: Lang, path: &str) -> String {
+pub(super) fn lang_switch(lang: Lang, path: &str) -> String {
     Lang::ALL
         .iter()
         .map(|l| {
@@ -55,7 +55,7 @@ fn lang_switch(lang: Lang, path: &str) -> String {
 }
 
 /// The page frame: sets the `lang` cookie so the choice sticks across pages.
-fn page(lang: Lang, title: &str, head: &str, body: &str) -> Response {
+pub(super) fn page(lang: Lang, title: &str, head: &str, body: &str) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"{l}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -312,7 +312,7 @@ pub async fn manager(
         .collect();
     let body = format!(
         "<header class=\"top\"><b>{wh}</b><span>{cutoff_text}</span><nav>{switch}</nav></header><main>\
-         <h1>{title}</h1>\
+         <h1>{title}</h1><p><a href=\"/manager/handover?lang={lc}\">{l_handover}</a> · <a href=\"/manager/waves?lang={lc}\">{l_waves}</a> · <a href=\"/manager/day?lang={lc}\">{l_day}</a></p>\
          <section class=\"tiles\"><div class=\"tile\"><b id=\"packed\">{packed}</b><span>{l_packed}</span></div>\
          <div class=\"tile\"><b>{due}</b><span>{l_due}</span></div><div class=\"tile\"><b>{ready_n}</b><span>{l_ready}</span></div>\
          <div class=\"tile warn\"><b>{hold}</b><span>{l_hold}</span></div></section>\
@@ -325,6 +325,9 @@ pub async fn manager(
         cutoff_text = esc(&cutoff_text),
         switch = lang_switch(lang, "/manager"),
         title = t("manager.title"),
+        l_handover = t("handover.title"),
+        l_waves = t("waves.link"),
+        l_day = t("day.link"),
         packed = s["packed_total"],
         due = s["due_before_cutoff"],
         ready_n = s["ready"],

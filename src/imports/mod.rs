@@ -11,6 +11,7 @@ mod catalog;
 mod gbk;
 mod mapping;
 mod orders;
+mod stock;
 mod table;
 mod values;
 
@@ -23,6 +24,8 @@ use jiff::tz::TimeZone;
 use serde::Serialize;
 
 use crate::domain::{CatalogItem, OrderRecord};
+
+pub use stock::{read_bins, read_stock, BinLine};
 
 use mapping::{detects, find_header, mappings, OrdersMapping};
 use table::{Loaded, Row, TextEncoding};

@@ -149,9 +149,8 @@ pub fn post(c: &Connection, p: &Posting) -> Result<i64> {
             )));
         }
         let key = (m.sku.clone(), m.bin.clone());
-        if !before.contains_key(&key) {
-            let q = on_hand_tx(c, &m.sku, &m.bin)?;
-            before.insert(key, q);
+        if let std::collections::btree_map::Entry::Vacant(e) = before.entry(key) {
+            e.insert(on_hand_tx(c, &m.sku, &m.bin)?);
         }
     }
     let after = ledger::apply(&before, &p.moves, !p.override_by.is_empty())
@@ -329,6 +328,216 @@ pub fn check(c: &Connection) -> Result<Vec<(String, String, i64, i64)>> {
         .collect())
 }
 
+/// The reason recorded on units shipped beyond the recorded stock (shown translated).
+pub const REASON_SHIPPED_BEYOND_STOCK: &str = "system:shipped_beyond_stock";
+/// The reason recorded when a void puts a parcel's goods back into staging.
+pub const REASON_SHIPMENT_VOID: &str = "system:shipment_void";
+/// Who allows the ledger below zero when goods physically left without recorded stock.
+pub const SYSTEM: &str = "system";
+
+/// Posts `ship` entries for a shipment's items, in the shipment's own transaction: each
+/// SKU is taken from staging, then its home bin, then its other sellable bins in walk order
+/// (`domain::ledger::allocate`). A parcel that passed its weight check has left, so a
+/// shortfall never stops it: the rest is posted at the home bin (staging when the SKU has
+/// none) with `override_by = "system"` and a reason, and shows as negative stock to count.
+pub fn post_shipment(c: &Connection, s: &super::Shipment) -> Result<()> {
+    let mut takes = Vec::new();
+    let mut beyond = Vec::new();
+    for it in &s.items {
+        if it.qty <= 0 {
+            continue;
+        }
+        let home: String = c
+            .prepare_cached("SELECT location FROM catalog_items WHERE sku = ?1")?
+            .query_row([&it.sku], |r| r.get(0))
+            .optional()?
+            .unwrap_or_default();
+        let mut st = c.prepare_cached(
+            "SELECT s.bin, s.on_hand, b.walk_seq FROM stock s JOIN bins b ON b.code = s.bin
+             WHERE s.sku = ?1 AND s.on_hand > 0
+               AND (b.kind IN ('pick', 'reserve') OR s.bin = ?2)",
+        )?;
+        let sources = st
+            .query_map(params![it.sku, ledger::STAGING_BIN], |r| {
+                Ok(ledger::Source {
+                    bin: r.get(0)?,
+                    on_hand: r.get(1)?,
+                    walk_seq: r.get(2)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let (from, left) = ledger::allocate(&home, sources, it.qty);
+        takes.extend(from.into_iter().map(|(bin, q)| Move {
+            sku: it.sku.clone(),
+            bin,
+            qty: -q,
+        }));
+        if left > 0 {
+            let bin = if home.trim().is_empty() {
+                ledger::STAGING_BIN.to_string()
+            } else {
+                home
+            };
+            beyond.push(Move {
+                sku: it.sku.clone(),
+                bin,
+                qty: -left,
+            });
+        }
+    }
+    let mut p = Posting {
+        at: s.packed_at.clone(),
+        kind: EntryKind::Ship,
+        reference: s.waybill.clone(),
+        operator: s.packer.clone(),
+        station: s.station.clone(),
+        reason: String::new(),
+        override_by: String::new(),
+        moves: takes,
+    };
+    post(c, &p)?;
+    if !beyond.is_empty() {
+        p.moves = beyond;
+        p.reason = REASON_SHIPPED_BEYOND_STOCK.into();
+        p.override_by = SYSTEM.into();
+        post(c, &p)?;
+    }
+    Ok(())
+}
+
+/// Reverses a voided shipment's `ship` entries in the void's transaction: the goods are
+/// back at the bench, so every shipped unit returns to staging. Returns the posting (0 when
+/// the shipment moved no stock).
+pub fn reverse_shipment(c: &Connection, waybill: &str, at: &str, operator: &str) -> Result<i64> {
+    let mut st = c.prepare_cached(
+        "SELECT sku, SUM(qty) FROM stock_entries WHERE ref = ?1 AND kind = 'ship'
+         GROUP BY sku HAVING SUM(qty) < 0 ORDER BY sku",
+    )?;
+    let moves = st
+        .query_map([waybill], |r| {
+            Ok(Move {
+                sku: r.get(0)?,
+                bin: ledger::STAGING_BIN.to_string(),
+                qty: -r.get::<_, i64>(1)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    post(
+        c,
+        &Posting {
+            at: at.into(),
+            kind: EntryKind::Ship,
+            reference: waybill.into(),
+            operator: operator.into(),
+            station: String::new(),
+            reason: REASON_SHIPMENT_VOID.into(),
+            override_by: String::new(),
+            moves,
+        },
+    )
+}
+
+/// Every non-zero balance, by SKU then bin walk order.
+pub fn all_stock(c: &Connection) -> Result<Vec<BinStock>> {
+    let mut st = c.prepare(
+        "SELECT s.sku, s.bin, b.kind, s.on_hand, b.walk_seq FROM stock s JOIN bins b ON b.code = s.bin
+         WHERE s.on_hand <> 0",
+    )?;
+    let mut v = st
+        .query_map([], |r| {
+            let kind: String = r.get(2)?;
+            Ok((
+                BinStock {
+                    sku: r.get(0)?,
+                    bin: r.get(1)?,
+                    kind: BinKind::parse(&kind).unwrap_or_default(),
+                    on_hand: r.get(3)?,
+                },
+                r.get::<_, i64>(4)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    v.sort_by_cached_key(|(b, seq)| (b.sku.clone(), ledger::walk_key(*seq, &b.bin)));
+    Ok(v.into_iter().map(|(b, _)| b).collect())
+}
+
+/// A SKU whose sellable stock reached zero or below (품절): it has moved through the ledger
+/// and nothing is left to sell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SoldOut {
+    pub sku: String,
+    pub name: String,
+    pub option: String,
+    pub available: i64,
+    /// On hand anywhere, staging and quarantine included.
+    pub on_hand: i64,
+    /// When the SKU last moved.
+    pub last_moved_at: String,
+}
+
+/// Catalog SKUs with ledger entries whose available stock is zero or less, by SKU.
+pub fn sold_out(c: &Connection) -> Result<Vec<SoldOut>> {
+    let mut st = c.prepare(
+        "SELECT ci.sku, ci.name, ci.option,
+                COALESCE((SELECT SUM(s.on_hand) FROM stock s JOIN bins b ON b.code = s.bin
+                          WHERE s.sku = ci.sku AND b.kind IN ('pick', 'reserve')), 0),
+                COALESCE((SELECT SUM(s.on_hand) FROM stock s WHERE s.sku = ci.sku), 0),
+                (SELECT MAX(e.at) FROM stock_entries e WHERE e.sku = ci.sku)
+         FROM catalog_items ci
+         WHERE EXISTS (SELECT 1 FROM stock_entries e WHERE e.sku = ci.sku)
+         ORDER BY ci.sku",
+    )?;
+    let v = st
+        .query_map([], |r| {
+            Ok(SoldOut {
+                sku: r.get(0)?,
+                name: r.get(1)?,
+                option: r.get(2)?,
+                available: r.get(3)?,
+                on_hand: r.get(4)?,
+                last_moved_at: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(v.into_iter().filter(|s| s.available <= 0).collect())
+}
+
+/// Posts stock-file lines as receipt postings (one per reason) in the caller's write job;
+/// bins named for the first time are created as pick bins. Returns the last posting.
+pub fn post_stock_lines(
+    c: &Connection,
+    lines: &[ledger::StockLine],
+    at: &str,
+    operator: &str,
+    reference: &str,
+) -> Result<i64> {
+    let mut by_reason: BTreeMap<String, Vec<Move>> = BTreeMap::new();
+    for l in lines {
+        by_reason.entry(l.reason.clone()).or_default().push(Move {
+            sku: l.sku.clone(),
+            bin: l.bin.clone(),
+            qty: l.qty,
+        });
+    }
+    let mut last = 0;
+    for (reason, moves) in by_reason {
+        last = post(
+            c,
+            &Posting {
+                at: at.into(),
+                kind: EntryKind::Receipt,
+                reference: reference.into(),
+                operator: operator.into(),
+                station: String::new(),
+                reason,
+                override_by: String::new(),
+                moves,
+            },
+        )?;
+    }
+    Ok(last)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,7 +633,7 @@ mod tests {
                     (e, g) => prop_assert!(false, "model {:?}, ledger {:?}", e, g),
                 }
             }
-            let problems = db.read_blocking(|c| check(c)).unwrap();
+            let problems = db.read_blocking(check).unwrap();
             prop_assert!(problems.is_empty(), "{:?}", problems);
             for ((sku, bin), q) in &model {
                 let (s, b) = (sku.clone(), bin.clone());
@@ -440,7 +649,7 @@ mod tests {
         let db = Db::open(dir.path()).unwrap();
         let p = posting(EntryKind::Receipt, vec![mv("S1", "A-1", 5)], "");
         db.write_blocking(move |c| post(c, &p)).unwrap();
-        let moment = db.read_blocking(|c| last_entry_id(c)).unwrap();
+        let moment = db.read_blocking(last_entry_id).unwrap();
         let p = posting(
             EntryKind::Pick,
             vec![mv("S1", "A-1", -2), mv("S1", ledger::STAGING_BIN, 2)],

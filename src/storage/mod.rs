@@ -2,6 +2,7 @@
 //! can put several into one write job, i.e. one transaction) and return domain values or
 //! small view structs, never rows.
 
+pub mod day;
 mod db;
 pub mod handover;
 pub mod ledger;
