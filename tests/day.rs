@@ -114,3 +114,53 @@ fn the_day_page_draws_the_due_bar_in_every_language() {
         "the manager page links the day page"
     );
 }
+
+#[test]
+fn a_manager_releases_a_hold_and_the_bench_can_pack_the_order() {
+    let s = TestServer::start();
+    let release = |badge: &str, reason: &str| {
+        s.post(
+            "/api/v1/orders/T-1003/release",
+            serde_json::json!({ "badge": badge, "reason": reason }),
+        )
+    };
+    assert_eq!(s.scan("bench-1", "B-PACK-01")["action"], "signed_in");
+    assert_eq!(s.scan("bench-1", "T-1003")["code"], "order_on_hold");
+
+    let (code, v) = release("B-PACK-01", "stock arrived");
+    assert_eq!(
+        (code, v["code"].as_str()),
+        (403, Some("manager_required")),
+        "{v}"
+    );
+    let (code, v) = release("B-MGR-01", " ");
+    assert_eq!(
+        (code, v["code"].as_str()),
+        (422, Some("reason_required")),
+        "{v}"
+    );
+    let (code, v) = release("B-MGR-01", "stock arrived");
+    assert_eq!(
+        (code, v["action"].as_str()),
+        (200, Some("hold_released")),
+        "{v}"
+    );
+    let (code, v) = release("B-MGR-01", "again");
+    assert_eq!(
+        (code, v["code"].as_str()),
+        (409, Some("not_on_hold")),
+        "{v}"
+    );
+    let (code, _) = s.post(
+        "/api/v1/orders/NO-SUCH/release",
+        serde_json::json!({ "badge": "B-MGR-01", "reason": "x" }),
+    );
+    assert_eq!(code, 404);
+
+    assert!(day(&s)["holds"].as_array().unwrap().is_empty());
+    let (_, o) = s.get("/api/v1/orders/T-1003");
+    assert_eq!(o["flag"], "none", "{o}");
+    // The same code read again inside the scanner's debounce window would count once.
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert_eq!(s.scan("bench-1", "T-1003")["action"], "order_opened");
+}

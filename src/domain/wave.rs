@@ -373,6 +373,10 @@ pub enum Refusal {
     NothingToPutBack {
         order_no: String,
     },
+    /// A release of an order that is not on hold (no yellow flag).
+    NotOnHold {
+        order_no: String,
+    },
 }
 
 impl Refusal {
@@ -397,6 +401,7 @@ impl Refusal {
             Refusal::CannotCancel { .. } => "cannot_cancel",
             Refusal::ReasonRequired => "reason_required",
             Refusal::NothingToPutBack { .. } => "nothing_to_put_back",
+            Refusal::NotOnHold { .. } => "not_on_hold",
         }
     }
 
@@ -414,7 +419,9 @@ impl Refusal {
             | Refusal::CannotCancel { order_no, status } => {
                 vec![("order_no", order_no.clone()), ("status", status.clone())]
             }
-            Refusal::OrderHeld { order_no } | Refusal::NothingToPutBack { order_no } => {
+            Refusal::OrderHeld { order_no }
+            | Refusal::NothingToPutBack { order_no }
+            | Refusal::NotOnHold { order_no } => {
                 vec![("order_no", order_no.clone())]
             }
             Refusal::WaveClosed { wave } => vec![("wave", wave.clone())],

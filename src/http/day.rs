@@ -265,7 +265,13 @@ async fn day_page(AxState(app): AxState<State>, q: Q, h: HeaderMap) -> Result<Re
     );
     let holds = table(
         lang,
-        &["day.order", "day.paid_at", "day.recipient", "day.note"],
+        &[
+            "day.order",
+            "day.paid_at",
+            "day.recipient",
+            "day.note",
+            "day.release",
+        ],
         list(&d, "holds")
             .map(|o| {
                 vec![
@@ -273,6 +279,11 @@ async fn day_page(AxState(app): AxState<State>, q: Q, h: HeaderMap) -> Result<Re
                     cell(&o["paid_at"]),
                     cell(&o["recipient_name"]),
                     cell(&o["note"]),
+                    format!(
+                        "<button type=\"button\" class=\"release\" data-order=\"{}\">{}</button>",
+                        cell(&o["order_no"]),
+                        t("day.release")
+                    ),
                 ]
             })
             .collect(),
@@ -315,8 +326,21 @@ async fn day_page(AxState(app): AxState<State>, q: Q, h: HeaderMap) -> Result<Re
          <section class=\"card\"><h2>{l_packers}</h2>{packers}</section>\
          <section class=\"card\"><h2>{l_awaiting}</h2>{awaiting}</section>\
          <section class=\"card\"><h2>{l_returns}</h2>{returns}</section>\
-         <section class=\"card\"><h2>{l_holds}</h2>{holds}</section></main>\
-         <script>setInterval(function(){{if(!document.hidden)location.reload();}},20000);</script>",
+         <section class=\"card\" id=\"holds-card\"><h2>{l_holds}</h2>\
+         <p><label>{l_badge} <input id=\"r-badge\" autocomplete=\"off\"></label> \
+         <label>{l_reason} <input id=\"r-reason\" autocomplete=\"off\"></label></p>{holds}\
+         <p id=\"r-status\" role=\"status\"></p></section></main>\
+         <script>\
+         var busy=false;\
+         setInterval(function(){{if(!document.hidden&&!busy&&!document.getElementById('r-badge').value)location.reload();}},20000);\
+         document.querySelectorAll('button.release').forEach(function(b){{b.addEventListener('click',function(){{\
+           busy=true;var st=document.getElementById('r-status');\
+           fetch('/api/v1/orders/'+encodeURIComponent(b.dataset.order)+'/release?lang={lc}',{{method:'POST',headers:{{'content-type':'application/json'}},\
+             body:JSON.stringify({{badge:document.getElementById('r-badge').value.trim(),reason:document.getElementById('r-reason').value}})}})\
+           .then(function(r){{return r.json();}}).then(function(v){{st.textContent=v.message||'';busy=false;\
+             if(v.verdict==='accepted')setTimeout(function(){{location.reload();}},800);}})\
+           .catch(function(e){{st.textContent=String(e);busy=false;}});}});}});\
+         </script>",
         wh = esc(&app.config.warehouse.name),
         cutoff = esc(&cutoff_text),
         switch = lang_switch(lang, "/manager/day"),
@@ -333,6 +357,8 @@ async fn day_page(AxState(app): AxState<State>, q: Q, h: HeaderMap) -> Result<Re
         l_waves = t("day.waves"),
         l_stations = t("day.stations"),
         l_packers = t("day.packers"),
+        l_badge = t("day.manager_badge"),
+        l_reason = t("day.release_reason"),
     );
     Ok(page(lang, &i18n::t(lang, "day.title"), "", &body))
 }

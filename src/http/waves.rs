@@ -32,6 +32,7 @@ pub fn routes() -> Router<State> {
         .route("/api/v1/waves/{wave}/short", post(short))
         .route("/api/v1/waves/{wave}/put-back", post(put_back))
         .route("/api/v1/orders/{order_no}/cancel", post(cancel_order))
+        .route("/api/v1/orders/{order_no}/release", post(release_hold))
         .route("/manager/waves", get(waves_page))
         .route("/manager/waves/{wave}", get(wave_page))
         .route("/pick/{wave}", get(pick_page))
@@ -253,6 +254,21 @@ pub async fn cancel_order(
 ) -> Result<Response, AppError> {
     let o = app
         .cancel_order(&order_no, b.badge.trim(), &b.reason, lang(&q, &h))
+        .await?;
+    Ok(action_answer(o))
+}
+
+/// `POST /api/v1/orders/{order_no}/release {"badge", "reason"}`: the manager takes an order
+/// off hold.
+pub async fn release_hold(
+    AxState(app): AxState<State>,
+    Path(order_no): Path<String>,
+    q: Q,
+    h: HeaderMap,
+    Json(b): Json<CancelBody>,
+) -> Result<Response, AppError> {
+    let o = app
+        .release_hold(&order_no, b.badge.trim(), &b.reason, lang(&q, &h))
         .await?;
     Ok(action_answer(o))
 }

@@ -66,6 +66,16 @@ fn refuse_in<T>(
     Ok(Err((r, id)))
 }
 
+/// An order action's job answers a missing order as a conflict: to the caller it is a 404.
+fn unknown_order_is_not_found<T>(
+    decided: storage::Result<Decided<T>>,
+) -> Result<Decided<T>, ServiceError> {
+    match decided {
+        Err(StorageError::Conflict(m)) => Err(ServiceError::NotFound(m)),
+        other => Ok(other?),
+    }
+}
+
 /// Closes the wave when it is done, with its event. Returns whether it closed now.
 fn close_if_complete(c: &rusqlite::Connection, w: &WaveSummary, at: &str) -> storage::Result<bool> {
     if w.status != "open" || !db::is_complete(c, w.id)? {
@@ -253,6 +263,17 @@ impl App {
                     )
                     .with("wave", &w))
             }
+        }
+    }
+
+    /// A manager action needs a manager's badge and a reason.
+    fn manager_with_reason(&self, badge: &str, reason: &str) -> Option<Refusal> {
+        if !self.is_manager(badge) {
+            Some(Refusal::ManagerRequired)
+        } else if reason.trim().is_empty() {
+            Some(Refusal::ReasonRequired)
+        } else {
+            None
         }
     }
 
@@ -602,11 +623,8 @@ impl App {
             detail: json!({ "order_no": order_no, "reason": reason.trim() }),
             ..Default::default()
         };
-        if !self.is_manager(badge) {
-            return self.write_refusal(ev, Refusal::ManagerRequired, lang).await;
-        }
-        if reason.trim().is_empty() {
-            return self.write_refusal(ev, Refusal::ReasonRequired, lang).await;
+        if let Some(r) = self.manager_with_reason(badge, reason) {
+            return self.write_refusal(ev, r, lang).await;
         }
         let no = order_no.to_string();
         let decided = self
@@ -650,10 +668,7 @@ impl App {
                 Ok(Ok((id, json!({ "wave": wave_no, "to_put_back": units }))))
             })
             .await;
-        let decided = match decided {
-            Err(StorageError::Conflict(m)) => return Err(ServiceError::NotFound(m)),
-            other => other?,
-        };
+        let decided = unknown_order_is_not_found(decided)?;
         match decided {
             Err((r, id)) => Ok(refused(&r, lang, id)),
             Ok((id, v)) => {
@@ -676,6 +691,58 @@ impl App {
                     .with("wave", &v["wave"])
                     .with("to_put_back", units))
             }
+        }
+    }
+
+    /// Takes an order off hold (its yellow flag) once the reason is dealt with, e.g. the
+    /// missing stock arrived: it is ready again and can go into the next wave. Manager only,
+    /// with a reason; recorded as an event on the order.
+    pub async fn release_hold(
+        &self,
+        order_no: &str,
+        badge: &str,
+        reason: &str,
+        lang: Lang,
+    ) -> Result<Outcome, ServiceError> {
+        let ev = NewEvent {
+            at: now(),
+            operator: badge.into(),
+            kind: "hold_release",
+            code: order_no.into(),
+            reason: reason.trim().into(),
+            detail: json!({ "order_no": order_no, "reason": reason.trim() }),
+            ..Default::default()
+        };
+        if let Some(r) = self.manager_with_reason(badge, reason) {
+            return self.write_refusal(ev, r, lang).await;
+        }
+        let no = order_no.to_string();
+        let decided = self
+            .db
+            .write(move |c| -> storage::Result<Decided<()>> {
+                let Some(order) = storage::get_order(c, &no)? else {
+                    return Err(StorageError::Conflict(format!("there is no order {no}")));
+                };
+                if order.record.flag != Flag::Yellow {
+                    return refuse_in(c, ev, Refusal::NotOnHold { order_no: no });
+                }
+                db::set_flag(c, &no, Flag::None)?;
+                let mut ev = ev;
+                ev.kind = "hold_released";
+                ev.verdict = "accepted".into();
+                let id = storage::insert_event(c, &ev)?;
+                Ok(Ok((id, ())))
+            })
+            .await;
+        let decided = unknown_order_is_not_found(decided)?;
+        match decided {
+            Err((r, id)) => Ok(refused(&r, lang, id)),
+            Ok((id, ())) => Ok(Outcome::accepted(
+                "hold_released",
+                i18n::tf(lang, "waves.hold_released", &[("order_no", order_no)]),
+                id,
+            )
+            .with("order_no", order_no)),
         }
     }
 
@@ -767,10 +834,7 @@ impl App {
                 Ok(Ok((id, json!({ "units": units, "wave_closed": closed }))))
             })
             .await;
-        let decided = match decided {
-            Err(StorageError::Conflict(m)) => return Err(ServiceError::NotFound(m)),
-            other => other?,
-        };
+        let decided = unknown_order_is_not_found(decided)?;
         match decided {
             Err((r, id)) => Ok(refused(&r, lang, id)),
             Ok((id, v)) => {
