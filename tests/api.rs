@@ -1128,3 +1128,34 @@ fn a_courier_out_of_numbers_refuses_the_verdict_and_keeps_the_pack() {
         "the refusal keeps the reading's kind: {o}"
     );
 }
+
+#[test]
+fn uploads_are_taken_up_to_the_limit_and_a_larger_one_is_a_json_refusal() {
+    let s = TestServer::start();
+    // A 3 MB catalog (beyond axum's own 2 MB default) reaches the importer, which reads it.
+    let mut big = String::from("sku,name,barcodes,unit_weight_g,location,cost\n");
+    let mut n = 0;
+    while big.len() < 3 << 20 {
+        big.push_str(&format!(
+            "BIG-{n:06},Big item {n},{},100,Z-{n},1000\n",
+            990_000_000 + n
+        ));
+        n += 1;
+    }
+    let (code, v) = post_bytes(
+        &s,
+        "/api/v1/import/catalog?filename=big.csv&badge=B-MGR-01",
+        big.as_bytes(),
+    );
+    assert_eq!(code, 200, "{v}");
+    // Over the limit: refused before any handler, as JSON in the asked language.
+    let huge = vec![b'x'; 33 << 20];
+    let (code, v) = post_bytes(
+        &s,
+        "/api/v1/import/catalog?filename=huge.csv&badge=B-MGR-01&lang=ko",
+        &huge,
+    );
+    assert_eq!(code, 413);
+    assert_eq!(v["code"], "too_large", "{v}");
+    assert!(v["message"].as_str().unwrap().contains("32MB"), "{v}");
+}

@@ -312,7 +312,7 @@ pub async fn manager(
         .collect();
     let body = format!(
         "<header class=\"top\"><b>{wh}</b><span>{cutoff_text}</span><nav>{switch}</nav></header><main>\
-         <h1>{title}</h1><p><a href=\"/manager/handover?lang={lc}\">{l_handover}</a> · <a href=\"/manager/waves?lang={lc}\">{l_waves}</a> · <a href=\"/manager/day?lang={lc}\">{l_day}</a></p>\
+         <h1>{title}</h1><p><a href=\"/manager/handover?lang={lc}\">{l_handover}</a> · <a href=\"/manager/waves?lang={lc}\">{l_waves}</a> · <a href=\"/manager/day?lang={lc}\">{l_day}</a> · <a href=\"/manager/stock?lang={lc}\">{l_stock}</a> · <a href=\"/manager/receiving?lang={lc}\">{l_receiving}</a> · <a href=\"/manager/returns?lang={lc}\">{l_returns}</a></p>\
          <section class=\"tiles\"><div class=\"tile\"><b id=\"packed\">{packed}</b><span>{l_packed}</span></div>\
          <div class=\"tile\"><b>{due}</b><span>{l_due}</span></div><div class=\"tile\"><b>{ready_n}</b><span>{l_ready}</span></div>\
          <div class=\"tile warn\"><b>{hold}</b><span>{l_hold}</span></div></section>\
@@ -328,6 +328,9 @@ pub async fn manager(
         l_handover = t("handover.title"),
         l_waves = t("waves.link"),
         l_day = t("day.link"),
+        l_stock = t("stock.title"),
+        l_receiving = t("stock.receiving.title"),
+        l_returns = t("returns.manager_title"),
         packed = s["packed_total"],
         due = s["due_before_cutoff"],
         ready_n = s["ready"],
