@@ -8,10 +8,11 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 use std::sync::OnceLock;
 
-use ab_glyph::{Font, FontRef, GlyphId, PxScale, ScaleFont};
+use ab_glyph::{Font, FontRef, GlyphId, PxScale};
 
 use super::raster::Bitmap;
 use super::LabelError;
@@ -66,7 +67,7 @@ impl<'f> Metrics<'f> {
     /// The advance of one character in em.
     pub fn advance(&self, c: char) -> f32 {
         match bmp_table(self.font).get(c as usize) {
-            Some(&(advance, _)) => advance,
+            Some(&(advance, _, _)) => advance,
             None => self.font.h_advance_unscaled(self.font.glyph_id(c)) / self.units_per_em,
         }
     }
@@ -80,25 +81,29 @@ impl<'f> Metrics<'f> {
     pub fn covers(&self, c: char) -> bool {
         c.is_whitespace()
             || match bmp_table(self.font).get(c as usize) {
-                Some(&(_, id)) => id != 0,
+                Some(&(_, id, _)) => id != 0,
                 None => self.font.glyph_id(c) != GlyphId(0),
             }
     }
 }
 
-/// The glyph for a character, from the table for the Basic Multilingual Plane.
-fn glyph_of(font: &FontRef<'static>, c: char) -> GlyphId {
+/// The glyph for a character and its unscaled advance, from the table for the Basic
+/// Multilingual Plane.
+fn glyph_of(font: &FontRef<'static>, c: char) -> (GlyphId, f32) {
     match bmp_table(font).get(c as usize) {
-        Some(&(_, id)) => GlyphId(id),
-        None => font.glyph_id(c),
+        Some(&(_, id, advance)) => (GlyphId(id), f32::from(advance)),
+        None => {
+            let id = font.glyph_id(c);
+            (id, font.h_advance_unscaled(id))
+        }
     }
 }
 
-/// Advance (in em) and glyph of every Basic Multilingual Plane character, built once:
-/// measuring text is the inner loop of fitting it, and a table lookup beats the font's cmap
-/// search several times over.
-fn bmp_table(font: &FontRef<'static>) -> &'static [(f32, u16)] {
-    static TABLE: OnceLock<Vec<(f32, u16)>> = OnceLock::new();
+/// Advance (in em), glyph and unscaled advance (in font units) of every Basic Multilingual
+/// Plane character, built once: measuring text is the inner loop of fitting it, and a table
+/// lookup beats the font's cmap search several times over.
+fn bmp_table(font: &FontRef<'static>) -> &'static [(f32, u16, u16)] {
+    static TABLE: OnceLock<Vec<(f32, u16, u16)>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let upem = font.units_per_em().unwrap_or(1000.0);
         (0u32..0x1_0000)
@@ -106,7 +111,8 @@ fn bmp_table(font: &FontRef<'static>) -> &'static [(f32, u16)] {
                 let id = char::from_u32(u)
                     .map(|c| font.glyph_id(c))
                     .unwrap_or(GlyphId(0));
-                (font.h_advance_unscaled(id) / upem, id.0)
+                let unscaled = font.h_advance_unscaled(id);
+                (unscaled / upem, id.0, unscaled as u16)
             })
             .collect()
     })
@@ -178,29 +184,56 @@ impl GlyphMask {
 
 /// Masks already rasterised on this thread, by glyph and size. Labels print the same few
 /// sizes over and over, so after the first labels almost every glyph comes from here.
-type MaskCache = HashMap<(u16, u32), Rc<GlyphMask>>;
+type MaskCache = HashMap<(u16, u32), Rc<GlyphMask>, BuildHasherDefault<KeyHasher>>;
+
+/// A multiply-and-rotate hasher for the cache's small integer keys: the keys are glyph ids
+/// and float bits chosen by our own templates, so SipHash's flood resistance buys nothing
+/// and costs a good share of a label's time.
+#[derive(Default)]
+pub struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u16(&mut self, n: u16) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
 
 thread_local! {
-    static MASKS: RefCell<MaskCache> = RefCell::new(HashMap::new());
+    static MASKS: RefCell<MaskCache> = RefCell::new(HashMap::default());
 }
 
 /// Masks kept per thread before the cache starts afresh (a bound on memory, not a tuning).
 const MASK_CACHE_LIMIT: usize = 60_000;
 
-fn mask(font: &FontRef<'static>, id: GlyphId, em_px: f32) -> Rc<GlyphMask> {
-    MASKS.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        let key = (id.0, em_px.to_bits());
-        if let Some(m) = cache.get(&key) {
-            return Rc::clone(m);
-        }
-        if cache.len() >= MASK_CACHE_LIMIT {
-            cache.clear();
-        }
-        let m = Rc::new(GlyphMask::rasterise(font, id, scale_for(font, em_px)));
-        cache.insert(key, Rc::clone(&m));
-        m
-    })
+fn mask(cache: &mut MaskCache, font: &FontRef<'static>, id: GlyphId, em_px: f32) -> Rc<GlyphMask> {
+    let key = (id.0, em_px.to_bits());
+    if let Some(m) = cache.get(&key) {
+        return Rc::clone(m);
+    }
+    if cache.len() >= MASK_CACHE_LIMIT {
+        cache.clear();
+    }
+    let m = Rc::new(GlyphMask::rasterise(font, id, scale_for(font, em_px)));
+    cache.insert(key, Rc::clone(&m));
+    m
 }
 
 /// Calls `place(x, y, mask)` for every glyph of a line of text whose pen starts at `x` on
@@ -216,24 +249,29 @@ pub fn for_each_glyph(
     bold: bool,
     mut place: impl FnMut(i64, i64, &GlyphMask),
 ) {
-    let scaled = font.as_scaled(scale_for(font, em_px));
+    // The same factor ab_glyph's `PxScaleFont::h_advance` applies, so pens land on the
+    // same dots as they would through it.
+    let h_scale = scale_for(font, em_px).x / font.height_unscaled();
     let passes: &[f32] = if bold {
         &[0.0, bold_offset(em_px)]
     } else {
         &[0.0]
     };
     let base = baseline.round() as i64;
-    for &dx in passes {
-        let mut pen = x + dx;
-        for c in text.chars() {
-            let id = glyph_of(font, c);
-            let m = mask(font, id, em_px);
-            if m.width > 0 {
-                place(pen.round() as i64 + m.left, base + m.top, &m);
+    MASKS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        for &dx in passes {
+            let mut pen = x + dx;
+            for c in text.chars() {
+                let (id, advance) = glyph_of(font, c);
+                let m = mask(&mut cache, font, id, em_px);
+                if m.width > 0 {
+                    place(pen.round() as i64 + m.left, base + m.top, &m);
+                }
+                pen += h_scale * advance;
             }
-            pen += scaled.h_advance(id);
         }
-    }
+    });
 }
 
 /// Draws one line of text into `bitmap` with its pen starting at `x` on `baseline`, both in

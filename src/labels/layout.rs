@@ -709,6 +709,75 @@ fn wrap(m: &Metrics, text: &str, max_em: f32, max_lines: usize) -> Option<Vec<St
     Some(lines)
 }
 
+/// A text's paragraphs split into wrappable pieces once, with each piece's width in em, so
+/// that trying many sizes does not split and measure the text again for each.
+struct Measured {
+    space: f32,
+    paragraphs: Vec<Vec<(Piece, f32)>>,
+}
+
+impl Measured {
+    fn new(m: &Metrics, text: &str) -> Measured {
+        Measured {
+            space: m.advance(' '),
+            paragraphs: text
+                .split('\n')
+                .map(|p| {
+                    pieces(p)
+                        .into_iter()
+                        .map(|piece| {
+                            let w = m.width(&piece.text);
+                            (piece, w)
+                        })
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether `wrap(m, text, max_em, max_lines)` would succeed: the same greedy filling,
+    /// step for step and with the same arithmetic, counting lines instead of making them.
+    fn fits(&self, m: &Metrics, max_em: f32, max_lines: usize) -> bool {
+        let mut lines = 0usize;
+        for paragraph in &self.paragraphs {
+            let mut empty = true;
+            let mut width = 0.0f32;
+            for (piece, w) in paragraph {
+                let w = *w;
+                let gap_count = if empty { 0 } else { piece.spaces };
+                let gap = gap_count as f32 * self.space;
+                if width + gap + w <= max_em {
+                    width += gap + w;
+                    empty = false;
+                    continue;
+                }
+                if !empty {
+                    lines += 1;
+                    width = 0.0;
+                    empty = true;
+                }
+                for c in piece.text.chars() {
+                    let cw = m.advance(c);
+                    if width + cw > max_em && !empty {
+                        lines += 1;
+                        width = 0.0;
+                    }
+                    empty = false;
+                    width += cw;
+                }
+                if lines > max_lines {
+                    return false;
+                }
+            }
+            lines += 1;
+            if lines > max_lines {
+                return false;
+            }
+        }
+        true
+    }
+}
+
 /// Cuts `line` so that it plus an ellipsis fits in `max_em`.
 fn with_ellipsis(m: &Metrics, line: &str, max_em: f32) -> String {
     let mut chars: Vec<char> = line.trim_end().chars().collect();
@@ -752,20 +821,23 @@ fn fit_text(
     // For each line count, find the largest size at which the text fits in that many lines
     // and in the box's height, trying sizes from the largest down. Faux bold widens each
     // line, so its extra width is taken off the measure.
-    let largest_fit = |lines: usize| -> Option<(f32, Vec<String>)> {
+    // The text is split and measured once; each size tried only counts lines, and the lines
+    // themselves are made once, for the size chosen.
+    let measured = Measured::new(m, &text);
+    let largest_fit = |lines: usize| -> Option<(f32, usize)> {
         let mut em = max_px;
         while em >= min_px - 1e-3 {
             if lines as f32 * LINE_HEIGHT * em <= h + 1e-3 {
                 let max_em = (w - bold_extra(em)) / em;
-                if let Some(found) = wrap(m, &text, max_em, lines) {
-                    return Some((em, found));
+                if measured.fits(m, max_em, lines) {
+                    return Some((em, lines));
                 }
             }
             em -= SHRINK_STEP_PX;
         }
         None
     };
-    let fits: Vec<(f32, Vec<String>)> = (1..=spec.max_lines as usize)
+    let fits: Vec<(f32, usize)> = (1..=spec.max_lines as usize)
         .filter_map(largest_fit)
         .collect();
     // Shrink before wrapping: take the fewest lines whose size is close to the best size, so
@@ -773,7 +845,11 @@ fn fit_text(
     let best = fits.iter().map(|(em, _)| *em).fold(0.0, f32::max);
     let chosen = fits
         .into_iter()
-        .find(|(em, _)| *em >= best * SHRINK_BEFORE_WRAP);
+        .find(|(em, _)| *em >= best * SHRINK_BEFORE_WRAP)
+        .and_then(|(em, lines)| {
+            let max_em = (w - bold_extra(em)) / em;
+            wrap(m, &text, max_em, lines).map(|found| (em, found))
+        });
     let mut truncated = false;
     let (em, lines) = match chosen {
         Some(found) => found,
@@ -977,6 +1053,32 @@ fn datamatrix(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counting_lines_agrees_with_wrapping() {
+        let m = Metrics::new(font::face().expect("font"));
+        let texts = [
+            "서울특별시 강남구 테헤란로 123, 4층",
+            "품목  티셔츠 L 화이트 x2; 양말 x1; 후드티 XL 네이비 x1; 모자 프리 블랙 x3",
+            "남궁민수아버지와어머니의긴이름",
+            "北京市朝阳区建国路88号（国贸大厦）「收件人」",
+            "first line\n\nthird   line with  spaces",
+            "",
+        ];
+        for text in texts {
+            let measured = Measured::new(&m, text);
+            for tenth in 5..400 {
+                let max_em = tenth as f32 / 10.0;
+                for lines in 1..=4 {
+                    assert_eq!(
+                        measured.fits(&m, max_em, lines),
+                        wrap(&m, text, max_em, lines).is_some(),
+                        "{text:?} in {max_em} em on {lines} lines"
+                    );
+                }
+            }
+        }
+    }
     use serde_json::json;
 
     fn text_template(w_mm: f32, h_mm: f32, size_mm: f32, max_lines: u32) -> Template {

@@ -7,8 +7,8 @@
 //! from the same layout the thermal printer gets, so they have the same module pattern.
 
 use printpdf::{
-    Color, Mm, Op, PaintMode, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions, Point, Pt, Rect,
-    Rgb, TextItem, TextRenderingMode, WindingOrder,
+    Color, CurTransMat, Mm, Op, PaintMode, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions,
+    Point, Pt, Rect, Rgb, TextItem, TextRenderingMode, WindingOrder,
 };
 
 use super::font;
@@ -72,7 +72,10 @@ pub fn render(
             for layout in layouts {
                 let (w_mm, h_mm) = size_mm(layout);
                 let mut ops = start_ops();
-                draw(layout, &Frame::new(layout, h_mm, 0.0, 0.0), &font, &mut ops);
+                let frame = Frame::new(layout, h_mm, 0.0, 0.0);
+                frame.begin(&mut ops);
+                draw(layout, &frame, &font, &mut ops);
+                frame.end(&mut ops);
                 pages.push(PdfPage::new(Mm(w_mm), Mm(h_mm), ops));
             }
         }
@@ -85,7 +88,9 @@ pub fn render(
                     let left = sheet.margin_mm + col * (w_mm + sheet.gap_mm);
                     let top = sheet.margin_mm + row * (h_mm + sheet.gap_mm);
                     let frame = Frame::new(layout, sheet.height_mm, left, top);
+                    frame.begin(&mut ops);
                     draw(layout, &frame, &font, &mut ops);
+                    frame.end(&mut ops);
                 }
                 pages.push(PdfPage::new(Mm(sheet.width_mm), Mm(sheet.height_mm), ops));
             }
@@ -118,31 +123,54 @@ fn start_ops() -> Vec<Op> {
     ]
 }
 
-/// Converts layout dots to PDF points on a page, for a label whose top-left corner is
-/// `left`, `top` millimetres from the page's top-left corner.
+/// Where a label sits on its page. Each label is drawn in its own dot coordinates: a `cm`
+/// matrix scales dots to points and moves the origin to the label's bottom-left corner, so
+/// bars, boxes and QR modules are whole numbers of dots (short to write, and repeating, so
+/// they compress well) and only the label's height is needed to turn the layout's
+/// top-down rows into PDF's bottom-up ones.
 struct Frame {
-    pt_per_dot: f32,
-    page_height_pt: f32,
-    left_pt: f32,
-    top_pt: f32,
+    /// The label's height in dots.
+    height: f32,
+    /// The transformation from the label's dots to the page's points.
+    matrix: [f32; 6],
 }
 
 impl Frame {
     fn new(layout: &Layout, page_height_mm: f32, left_mm: f32, top_mm: f32) -> Frame {
+        let pt_per_dot = PT_PER_MM / layout.dots_per_mm();
+        let height = layout.height as f32;
+        let bottom = (page_height_mm - top_mm) * PT_PER_MM - height * pt_per_dot;
         Frame {
-            pt_per_dot: PT_PER_MM / layout.dots_per_mm(),
-            page_height_pt: page_height_mm * PT_PER_MM,
-            left_pt: left_mm * PT_PER_MM,
-            top_pt: top_mm * PT_PER_MM,
+            height,
+            matrix: [
+                pt_per_dot,
+                0.0,
+                0.0,
+                pt_per_dot,
+                left_mm * PT_PER_MM,
+                bottom,
+            ],
         }
     }
 
+    /// Opens the label's coordinates (`q … cm`); `end` closes them.
+    fn begin(&self, ops: &mut Vec<Op>) {
+        ops.push(Op::SaveGraphicsState);
+        ops.push(Op::SetTransformationMatrix {
+            matrix: CurTransMat::Raw(self.matrix),
+        });
+    }
+
+    fn end(&self, ops: &mut Vec<Op>) {
+        ops.push(Op::RestoreGraphicsState);
+    }
+
     fn x(&self, dots: f32) -> Pt {
-        Pt(self.left_pt + dots * self.pt_per_dot)
+        Pt(dots)
     }
 
     fn y(&self, dots_from_top: f32) -> Pt {
-        Pt(self.page_height_pt - self.top_pt - dots_from_top * self.pt_per_dot)
+        Pt(self.height - dots_from_top)
     }
 
     /// A filled rectangle given in dots from the top left.
@@ -151,8 +179,8 @@ impl Frame {
             rectangle: Rect {
                 x: self.x(x),
                 y: self.y(y + h),
-                width: Pt(w * self.pt_per_dot),
-                height: Pt(h * self.pt_per_dot),
+                width: Pt(w),
+                height: Pt(h),
                 mode: Some(PaintMode::Fill),
                 winding_order: Some(WindingOrder::NonZero),
             },
@@ -259,7 +287,8 @@ fn text(block: &TextBlock, frame: &Frame, font: &PdfFontHandle, ops: &mut Vec<Op
     if block.lines.is_empty() {
         return;
     }
-    let size = Pt(block.em_px * frame.pt_per_dot);
+    // In the label's dot coordinates the font size is the em in dots.
+    let size = Pt(block.em_px);
     // One text object per block. The rendering mode is part of the graphics state and
     // outlives `ET`, so it is set for every block; `Td` moves relative to the start of the
     // previous line, so each line's offset is taken from the one before.
@@ -270,7 +299,7 @@ fn text(block: &TextBlock, frame: &Frame, font: &PdfFontHandle, ops: &mut Vec<Op
             mode: TextRenderingMode::FillStroke,
         });
         ops.push(Op::SetOutlineThickness {
-            pt: Pt(font::bold_offset(block.em_px) * frame.pt_per_dot * 0.6),
+            pt: Pt(font::bold_offset(block.em_px) * 0.6),
         });
     } else {
         ops.push(Op::SetTextRenderingMode {

@@ -4,6 +4,10 @@
 //! printer are both one-bit: the PNG shows exactly the dots the printer would burn, and ZPL
 //! `^GFA` graphics are cut from the same kind of bitmap.
 
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use super::font;
 use super::layout::{Item, Layout, TextBlock, TextLine};
 use super::LabelError;
@@ -249,6 +253,94 @@ pub fn pack_lines<'a>(
         bytes_per_row,
         data,
     }))
+}
+
+/// The printer language a cached text block was encoded for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Encoding {
+    /// A ZPL `^GFA` field.
+    Zpl,
+    /// TSPL `BITMAP` commands for the lines not printed with a built-in font; the flag says
+    /// whether built-in fonts were usable (203 dpi).
+    Tspl { builtin: bool },
+}
+
+/// Everything a text block's dots depend on: its box, size, weight and each line's text and
+/// position (alignment and wrapping are already in the positions).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct BlockKey {
+    encoding: Encoding,
+    area: (u32, u32, u32, u32),
+    em_px: u32,
+    bold: bool,
+    lines: Vec<(String, u32, u32)>,
+}
+
+impl BlockKey {
+    fn of(block: &TextBlock, encoding: Encoding) -> BlockKey {
+        let a = block.area;
+        BlockKey {
+            encoding,
+            area: (a.x, a.y, a.w, a.h),
+            em_px: block.em_px.to_bits(),
+            bold: block.bold,
+            lines: block
+                .lines
+                .iter()
+                .map(|l| (l.text.clone(), l.x.to_bits(), l.baseline.to_bits()))
+                .collect(),
+        }
+    }
+}
+
+/// Encoded text blocks kept on this thread, and the bytes they hold.
+#[derive(Default)]
+struct BlockCache {
+    blocks: HashMap<BlockKey, Rc<[u8]>>,
+    bytes: usize,
+}
+
+/// Bytes of encoded text kept per thread before the cache starts afresh (a bound on
+/// memory: a few hundred labels' worth of recurring lines).
+const BLOCK_CACHE_BYTES: usize = 4 << 20;
+
+thread_local! {
+    static BLOCKS: RefCell<BlockCache> = RefCell::new(BlockCache::default());
+    static BLOCK_STATS: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+}
+
+/// A text block encoded for a printer language, from this thread's cache or made by `make`
+/// and kept. The same block (same text, size, box and line positions) always gives the
+/// same dots, so the same bytes: the sender's line, the courier's name and the template's
+/// captions are rasterised once per thread rather than once per label.
+pub fn cached_text(
+    block: &TextBlock,
+    encoding: Encoding,
+    make: impl FnOnce() -> Result<Vec<u8>, LabelError>,
+) -> Result<Rc<[u8]>, LabelError> {
+    let key = BlockKey::of(block, encoding);
+    if let Some(found) = BLOCKS.with(|c| c.borrow().blocks.get(&key).cloned()) {
+        BLOCK_STATS.with(|s| s.set((s.get().0 + 1, s.get().1)));
+        return Ok(found);
+    }
+    BLOCK_STATS.with(|s| s.set((s.get().0, s.get().1 + 1)));
+    let made: Rc<[u8]> = make()?.into();
+    BLOCKS.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.bytes + made.len() > BLOCK_CACHE_BYTES {
+            c.blocks.clear();
+            c.bytes = 0;
+        }
+        c.bytes += made.len();
+        c.blocks.insert(key, Rc::clone(&made));
+    });
+    Ok(made)
+}
+
+/// How many text blocks this thread found in its cache and how many it had to make, since
+/// the thread started (the benchmark reports the share it found).
+pub fn text_cache_stats() -> (u64, u64) {
+    BLOCK_STATS.with(Cell::get)
 }
 
 /// Draws a text block's lines into `bitmap`, whose top-left corner is at label dot

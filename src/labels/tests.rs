@@ -450,3 +450,164 @@ fn templates_load_from_the_directory_or_the_binary() {
         Err(LabelError::UnknownTemplate(_))
     ));
 }
+
+/// A ZPL job with every `^GFA` field's data written out as plain hex (two digits a byte, no
+/// run-length letters, no row marks), as older jobs and other tools write it.
+fn plain_hex(job: &str) -> String {
+    let mut out = String::new();
+    for line in job.lines() {
+        let plain = line.split_once("^GFA,").and_then(|(head, gf)| {
+            let gf = gf.strip_suffix("^FS")?;
+            let mut parts = gf.splitn(4, ',');
+            let (total, count, bpr) = (parts.next()?, parts.next()?, parts.next()?);
+            let rows = zpl::decompress(parts.next()?, bpr.parse().ok()?).ok()?;
+            let hex: String = rows.concat().iter().map(|b| format!("{b:02X}")).collect();
+            Some(format!("{head}^GFA,{total},{count},{bpr},{hex}^FS"))
+        });
+        out.push_str(plain.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn stored_zpl_replays_the_same_from_plain_and_compressed_hex() {
+    for (t, data) in [(kr_template(), kr_data()), (cn_template(), cn_data())] {
+        let layouts = layout_pages(&t, &data, 203).expect("lays out");
+        let compressed = String::from_utf8(zpl::render(&layouts).expect("zpl")).expect("ASCII");
+        let plain = plain_hex(&compressed);
+        assert!(
+            plain.len() > compressed.len() * 3 / 2,
+            "the plain-hex job should be the longer one ({} vs {})",
+            plain.len(),
+            compressed.len()
+        );
+        assert!(compressed.contains(['G', 'g', ',', ':']));
+        let from_compressed = replay::zpl(compressed.as_bytes(), 203).expect("replays");
+        let from_plain = replay::zpl(plain.as_bytes(), 203).expect("replays plain hex");
+        for ((original, a), b) in layouts.iter().zip(&from_compressed).zip(&from_plain) {
+            let expected = raster::paint(original).expect("paints");
+            assert!(
+                expected == raster::paint(a).expect("paints"),
+                "compressed hex"
+            );
+            assert!(expected == raster::paint(b).expect("paints"), "plain hex");
+        }
+    }
+}
+
+/// The run-length encoder as the ZPL manual states it, one hex digit at a time: the
+/// reference the table-driven encoder in `zpl.rs` must agree with exactly.
+fn reference_compress(data: &[u8], bytes_per_row: usize) -> String {
+    let code = |mut run: usize, digit: char, out: &mut String| {
+        while run > 400 {
+            out.push('z');
+            out.push(digit);
+            run -= 400;
+        }
+        if run >= 20 {
+            out.push((b'g' + (run / 20 - 1) as u8) as char);
+        }
+        let rest = run % 20;
+        if rest > 1 || (rest == 1 && run >= 20) {
+            out.push((b'G' + (rest - 1) as u8) as char);
+        }
+        out.push(digit);
+    };
+    let mut out = String::new();
+    let mut previous: Option<&[u8]> = None;
+    for row in data.chunks(bytes_per_row) {
+        if previous == Some(row) {
+            out.push(':');
+            continue;
+        }
+        previous = Some(row);
+        let zeros = row.iter().rev().take_while(|&&b| b == 0).count();
+        let ones = row.iter().rev().take_while(|&&b| b == 0xFF).count();
+        let (body, tail) = if zeros > 0 {
+            (&row[..row.len() - zeros], Some(','))
+        } else if ones > 0 {
+            (&row[..row.len() - ones], Some('!'))
+        } else {
+            (row, None)
+        };
+        let digits: Vec<char> = body
+            .iter()
+            .flat_map(|b| [b >> 4, b & 0x0F])
+            .map(|d| {
+                char::from_digit(u32::from(d), 16)
+                    .unwrap_or('0')
+                    .to_ascii_uppercase()
+            })
+            .collect();
+        let mut i = 0;
+        while i < digits.len() {
+            let n = digits[i..].iter().take_while(|&&d| d == digits[i]).count();
+            code(n, digits[i], &mut out);
+            i += n;
+        }
+        if let Some(t) = tail {
+            out.push(t);
+        }
+    }
+    out
+}
+
+#[test]
+fn the_fast_encoder_writes_what_the_manual_rule_writes() {
+    // Every text graphic of both shipping labels, plus rows made to hit the edges: runs
+    // longer than 400 digits, runs across bytes (0x0F 0xFF), repeated rows, all-ones rows.
+    let mut cases: Vec<(usize, Vec<u8>)> = Vec::new();
+    for (t, data) in [(kr_template(), kr_data()), (cn_template(), cn_data())] {
+        for l in layout_pages(&t, &data, 203).expect("lays out") {
+            for b in l.texts() {
+                if let Some(p) = raster::pack_lines(b, &b.lines).expect("rasterises") {
+                    cases.push((p.bytes_per_row as usize, p.data));
+                }
+            }
+        }
+    }
+    let mut edge = vec![0x0F; 3];
+    edge.extend(vec![0xFF; 230]);
+    edge.extend([0xF0, 0x12, 0x22, 0x21, 0x00, 0x01]);
+    edge.extend(vec![0x00; 5]);
+    let width = edge.len();
+    let mut rows = edge.clone();
+    rows.extend(&edge);
+    rows.extend(vec![0xFF; width]);
+    rows.extend(vec![0x00; width]);
+    rows.extend((0..width).map(|i| (i * 7 % 256) as u8));
+    cases.push((width, rows));
+    for (bpr, data) in cases {
+        let mut fast = Vec::new();
+        zpl::compress_into(&data, bpr, &mut fast);
+        assert_eq!(
+            String::from_utf8(fast).expect("ASCII"),
+            reference_compress(&data, bpr)
+        );
+    }
+}
+
+#[test]
+fn cached_text_blocks_are_the_blocks_made_afresh() {
+    // The same labels rendered twice on one thread (the second time from the cache) and
+    // once on a fresh thread (nothing cached) give the same bytes.
+    let t = kr_template();
+    let labels = bench::batch(12);
+    for format in [Format::Zpl, Format::Tspl] {
+        let first = render_many(&t, &labels, format, &RenderOptions::default()).expect("renders");
+        let (found_before, _) = raster::text_cache_stats();
+        let second = render_many(&t, &labels, format, &RenderOptions::default()).expect("renders");
+        assert!(
+            raster::text_cache_stats().0 > found_before,
+            "the second pass uses the cache"
+        );
+        let fresh = std::thread::scope(|s| {
+            s.spawn(|| render_many(&t, &labels, format, &RenderOptions::default()))
+                .join()
+                .expect("thread")
+        })
+        .expect("renders");
+        assert!(first == second && first == fresh, "{format:?}");
+    }
+}

@@ -35,7 +35,9 @@ const MAX_MUL: u32 = 4;
 
 /// One job per layout (`SIZE` … `PRINT 1,1`), concatenated.
 pub fn render(layouts: &[Layout]) -> Result<Vec<u8>, LabelError> {
-    let mut out = Vec::new();
+    // A shipping label's job is about 17 KB; growing the buffer step by step from empty
+    // costs more than the guess.
+    let mut out = Vec::with_capacity(layouts.len() * 20 * 1024);
     for layout in layouts {
         format_one(layout, &mut out)?;
     }
@@ -205,7 +207,7 @@ fn text(
     rest: &mut Vec<u8>,
 ) -> Result<(), LabelError> {
     let area = block.area;
-    let mut raster_lines = Vec::new();
+    let mut raster_lines: Vec<&TextLine> = Vec::new();
     for line in &block.lines {
         let cell = if builtin {
             builtin_cell(block, line)
@@ -213,7 +215,7 @@ fn text(
             None
         };
         let Some((font, mul, cw, ch)) = cell else {
-            raster_lines.push(line.clone());
+            raster_lines.push(line);
             continue;
         };
         let width = cw * line.text.chars().count() as u32 + u32::from(block.bold);
@@ -241,9 +243,16 @@ fn text(
     if raster_lines.is_empty() {
         return Ok(());
     }
-    if let Some(p) = raster::pack_lines(block, &raster_lines)? {
-        packed(p.x, p.y, p.bytes_per_row, p.width, &p.data, bitmaps);
-    }
+    // The bitmap is kept per thread (see `raster::cached_text`): which lines need one is
+    // decided by the block and the resolution alone, so the same block gives the same bytes.
+    let field = raster::cached_text(block, raster::Encoding::Tspl { builtin }, || {
+        let mut field = Vec::new();
+        if let Some(p) = raster::pack_lines(block, raster_lines.iter().copied())? {
+            packed(p.x, p.y, p.bytes_per_row, p.width, &p.data, &mut field);
+        }
+        Ok(field)
+    })?;
+    bitmaps.extend_from_slice(&field);
     Ok(())
 }
 

@@ -8,7 +8,7 @@
 //! `^FR` box over the text. Graphic data uses Zebra's run-length compression, which shrinks a
 //! text-heavy label several times over.
 
-use std::fmt::Write as _;
+use std::io::Write as _;
 
 use super::barcode::{self, CodeSet, Symbology};
 use super::layout::{Bars, Item, Layout, TextBlock};
@@ -21,15 +21,17 @@ const QR_BY_HEIGHT: u32 = 10;
 
 /// One `^XA`…`^XZ` format per layout, concatenated.
 pub fn render(layouts: &[Layout]) -> Result<Vec<u8>, LabelError> {
-    let mut out = String::new();
+    // A shipping label's job is about 20 KB; growing the buffer step by step from empty
+    // costs more than the guess.
+    let mut out = Vec::with_capacity(layouts.len() * 24 * 1024);
     for layout in layouts {
         format_one(layout, &mut out)?;
     }
-    Ok(out.into_bytes())
+    Ok(out)
 }
 
-fn format_one(layout: &Layout, out: &mut String) -> Result<(), LabelError> {
-    // `write!` into a String cannot fail; the results are ignored on purpose.
+fn format_one(layout: &Layout, out: &mut Vec<u8>) -> Result<(), LabelError> {
+    // `write!` into a Vec cannot fail; the results are ignored on purpose.
     let _ = writeln!(out, "^XA");
     let _ = writeln!(out, "^CI28");
     let _ = writeln!(out, "^PW{}", layout.width);
@@ -96,7 +98,7 @@ fn format_one(layout: &Layout, out: &mut String) -> Result<(), LabelError> {
 
 /// A linear barcode with the printer's own command, bars only (the human-readable line is
 /// a text graphic), module width pinned with `^BY` and wide bars three modules wide.
-fn barcode_field(bars: &Bars, out: &mut String) {
+fn barcode_field(bars: &Bars, out: &mut Vec<u8>) {
     let (x, y, m, h) = (bars.x, bars.y, bars.module, bars.bar_height);
     match bars.symbology {
         Symbology::Code128 => {
@@ -140,16 +142,23 @@ fn field_data(data: &str) -> (&'static str, String) {
     ("^FH_", escaped)
 }
 
-/// A text block as one `^GFA` graphic cropped to its ink.
-fn text(block: &TextBlock, out: &mut String) -> Result<(), LabelError> {
-    if let Some(p) = raster::pack_lines(block, &block.lines)? {
-        write_packed(p.x, p.y, p.bytes_per_row, &p.data, out);
-    }
+/// A text block as one `^GFA` graphic cropped to its ink. The encoded field is kept per
+/// thread (see `raster::cached_text`), so text that recurs from label to label (the sender,
+/// the courier's name, the template's captions) is rasterised and encoded once.
+fn text(block: &TextBlock, out: &mut Vec<u8>) -> Result<(), LabelError> {
+    let field = raster::cached_text(block, raster::Encoding::Zpl, || {
+        let mut field = Vec::new();
+        if let Some(p) = raster::pack_lines(block, &block.lines)? {
+            write_packed(p.x, p.y, p.bytes_per_row, &p.data, &mut field);
+        }
+        Ok(field)
+    })?;
+    out.extend_from_slice(&field);
     Ok(())
 }
 
 /// A whole bitmap as one `^GFA` graphic at `(x, y)`.
-fn graphic(x: u32, y: u32, bitmap: &Bitmap, out: &mut String) {
+fn graphic(x: u32, y: u32, bitmap: &Bitmap, out: &mut Vec<u8>) {
     let bytes_per_row = bitmap.width().div_ceil(8);
     let data: Vec<u8> = (0..bitmap.height())
         .flat_map(|row| bitmap.packed_row(row, 0, bytes_per_row))
@@ -158,34 +167,46 @@ fn graphic(x: u32, y: u32, bitmap: &Bitmap, out: &mut String) {
 }
 
 /// Packed rows placed at `(x, y)` as a `^GFA` field.
-fn write_packed(x: u32, y: u32, bytes_per_row: u32, data: &[u8], out: &mut String) {
+fn write_packed(x: u32, y: u32, bytes_per_row: u32, data: &[u8], out: &mut Vec<u8>) {
     let total = data.len();
     let _ = write!(out, "^FO{x},{y}^GFA,{total},{total},{bytes_per_row},");
     compress_into(data, bytes_per_row as usize, out);
-    out.push_str("^FS\n");
+    out.extend_from_slice(b"^FS\n");
 }
 
 /// ZPL's ASCII-hex graphic compression: runs of one hex digit become a count letter and the
 /// digit (`G`–`Y` for 1–19, `g`–`z` for 20–400), `,` ends a row with zeros, `!` with ones,
 /// and `:` repeats the row above.
 pub fn compress(rows: &[Vec<u8>]) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     let bytes_per_row = rows.first().map_or(0, Vec::len);
     let flat: Vec<u8> = rows.concat();
     compress_into(&flat, bytes_per_row, &mut out);
-    out
+    // Every byte written is ASCII.
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `compress` over rows of `bytes_per_row` bytes laid end to end, appended to `out`.
-pub fn compress_into(data: &[u8], bytes_per_row: usize, out: &mut String) {
+///
+/// Runs are counted a byte at a time (a byte whose two digits are equal, as 00 and FF are,
+/// extends a run by two digits), long runs of one byte are skipped eight bytes at a time,
+/// the count letters come from a table and the output is written into room made for the
+/// worst case beforehand. The output is the same as counting digit by digit.
+pub fn compress_into(data: &[u8], bytes_per_row: usize, out: &mut Vec<u8>) {
     if bytes_per_row == 0 {
         return;
     }
-    let mut buf: Vec<u8> = Vec::with_capacity(data.len());
+    // At worst two digits a byte and one mark a row: a run of n digits never takes more
+    // than n characters.
+    let start = out.len();
+    out.resize(start + data.len() * 2 + data.len() / bytes_per_row + 2, 0);
+    let buf = &mut out[start..];
+    let mut pos = 0;
     let mut previous: Option<&[u8]> = None;
     for row in data.chunks(bytes_per_row) {
         if previous == Some(row) {
-            buf.push(b':');
+            buf[pos] = b':';
+            pos += 1;
             continue;
         }
         previous = Some(row);
@@ -199,86 +220,120 @@ pub fn compress_into(data: &[u8], bytes_per_row: usize, out: &mut String) {
                 Some(_) => (row, None),
             },
         };
-        let mut runs = Runs {
-            digit: 0,
-            count: 0,
-            out: &mut buf,
-        };
+        let mut digit = 0u8;
+        let mut count = 0usize;
         let mut i = 0;
         while i < body.len() {
             let b = body[i];
-            if b >> 4 == b & 0x0F {
+            let (hi, lo) = (b >> 4, b & 0x0F);
+            if hi == lo {
                 // A run of bytes whose two digits are the same (00, FF, …).
-                let n = body[i..].iter().take_while(|&&c| c == b).count();
-                runs.push(b & 0x0F, 2 * n);
+                let n = same_bytes(&body[i..], b);
+                if hi != digit {
+                    pos = put_run(buf, pos, digit, count);
+                    digit = hi;
+                    count = 0;
+                }
+                count += 2 * n;
                 i += n;
             } else {
-                runs.push(b >> 4, 1);
-                runs.push(b & 0x0F, 1);
+                if hi == digit {
+                    pos = put_run(buf, pos, digit, count + 1);
+                } else {
+                    pos = put_run(buf, pos, digit, count);
+                    buf[pos] = HEX[hi as usize];
+                    pos += 1;
+                }
+                digit = lo;
+                count = 1;
                 i += 1;
             }
         }
-        runs.flush();
+        pos = put_run(buf, pos, digit, count);
         if let Some(t) = tail {
-            buf.push(t);
+            buf[pos] = t;
+            pos += 1;
         }
     }
-    // Every byte pushed is ASCII.
-    out.push_str(&String::from_utf8_lossy(&buf));
+    out.truncate(start + pos);
 }
 
-/// Collects runs of one hex digit and writes each with its count.
-struct Runs<'a> {
-    digit: u8,
-    count: usize,
-    out: &'a mut Vec<u8>,
-}
-
-impl Runs<'_> {
-    #[inline]
-    fn push(&mut self, digit: u8, count: usize) {
-        if digit == self.digit {
-            self.count += count;
-        } else {
-            self.flush();
-            self.digit = digit;
-            self.count = count;
+/// Writes a run of `count` copies of hex digit `digit` at `pos` (nothing for an empty
+/// run) and returns the position after it. The run's `count` characters of room are enough.
+#[inline(always)]
+fn put_run(buf: &mut [u8], mut pos: usize, digit: u8, mut count: usize) -> usize {
+    let d = HEX[digit as usize];
+    match count {
+        0 => pos,
+        1 => {
+            buf[pos] = d;
+            pos + 1
         }
-    }
-
-    #[inline]
-    fn flush(&mut self) {
-        if self.count > 0 {
-            push_run(
-                self.out,
-                self.count,
-                b"0123456789ABCDEF"[self.digit as usize],
-            );
-            self.count = 0;
+        _ => {
+            while count > 400 {
+                buf[pos] = b'z';
+                buf[pos + 1] = d;
+                pos += 2;
+                count -= 400;
+            }
+            let (code, len) = RUN_CODES[count];
+            // The second letter is written even when unused; the digit overwrites it.
+            buf[pos] = code[0];
+            buf[pos + 1] = code[1];
+            pos += len as usize;
+            buf[pos] = d;
+            pos + 1
         }
     }
 }
 
+/// How many bytes at the start of `s` equal `b` (at least one: `s[0]` is `b`).
 #[inline]
-fn push_run(out: &mut Vec<u8>, mut run: usize, digit: u8) {
-    if run == 1 {
-        out.push(digit);
-        return;
+fn same_bytes(s: &[u8], b: u8) -> usize {
+    let pattern = u64::from_ne_bytes([b; 8]);
+    let mut n = 0;
+    while let Some(chunk) = s.get(n..n + 8) {
+        let word = u64::from_ne_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let differ = word ^ pattern;
+        if differ != 0 {
+            // The first differing byte in memory order.
+            let byte = if cfg!(target_endian = "little") {
+                differ.trailing_zeros()
+            } else {
+                differ.leading_zeros()
+            } / 8;
+            return n + byte as usize;
+        }
+        n += 8;
     }
-    while run > 400 {
-        out.push(b'z');
-        out.push(digit);
-        run -= 400;
+    n + s[n..].iter().take_while(|&&c| c == b).count()
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// The count letters for runs of 1 to 400: up to two letters and how many there are.
+static RUN_CODES: [([u8; 2], u8); 401] = run_codes();
+
+const fn run_codes() -> [([u8; 2], u8); 401] {
+    let mut table = [([0u8; 2], 0u8); 401];
+    let mut run = 2;
+    while run <= 400 {
+        let mut code = [0u8; 2];
+        let mut len = 0;
+        if run >= 20 {
+            code[0] = b'g' + (run / 20 - 1) as u8;
+            len = 1;
+        }
+        // A lone digit needs no count; a remainder of one after a lower-case count does.
+        let rest = run % 20;
+        if rest > 1 || (rest == 1 && run >= 20) {
+            code[len] = b'G' + (rest - 1) as u8;
+            len += 1;
+        }
+        table[run] = (code, len as u8);
+        run += 1;
     }
-    if run >= 20 {
-        out.push(b'g' + (run / 20 - 1) as u8);
-    }
-    // A lone digit needs no count; a remainder of one after a lower-case count does.
-    let rest = run % 20;
-    if rest > 1 || (rest == 1 && run >= 20) {
-        out.push(b'G' + (rest - 1) as u8);
-    }
-    out.push(digit);
+    table
 }
 
 /// Expands ZPL-compressed graphic data back into rows of `bytes_per_row` bytes (the inverse
@@ -361,9 +416,10 @@ pub mod tests {
 
     #[test]
     fn run_codes_match_the_zpl_table() {
-        let code = |n| {
-            let mut s = Vec::new();
-            push_run(&mut s, n, b'A');
+        let code = |n: usize| {
+            let mut s = vec![0u8; n + 2];
+            let end = put_run(&mut s, 0, 0xA, n);
+            s.truncate(end);
             String::from_utf8(s).expect("ASCII")
         };
         assert_eq!(code(1), "A");
