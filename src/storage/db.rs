@@ -43,6 +43,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("0005_waves", include_str!("migrations/0005_waves.sql")),
     ("0006_returns", include_str!("migrations/0006_returns.sql")),
+    (
+        "0007_ledger_posting",
+        include_str!("migrations/0007_ledger_posting.sql"),
+    ),
 ];
 
 #[derive(Clone)]
@@ -62,6 +66,8 @@ fn set_pragmas(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "busy_timeout", 5000)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // Every statement of the hot paths stays prepared (rusqlite keeps 16 by default).
+    conn.set_prepared_statement_cache_capacity(256);
     Ok(())
 }
 
