@@ -96,6 +96,12 @@ fn the_day_page_draws_the_due_bar_in_every_language() {
             "{lang}: ready orders drawn"
         );
         assert!(html.contains("T-1003"), "{lang}: the held order is listed");
+        if lang == "ko" {
+            assert!(
+                html.contains("스캐너: 키보드"),
+                "device states are translated: {html}"
+            );
+        }
         let leaked = html
             .match_indices("day.")
             .any(|(i, _)| !html[..i].ends_with(|c: char| c.is_alphabetic()));

@@ -129,6 +129,14 @@ fn table(lang: Lang, heads: &[&str], rows: Vec<Vec<String>>, empty: &str) -> Str
     s
 }
 
+/// A device's state in the page's language (the bench's device panel says the same words).
+fn device_state(lang: Lang, state: &Value) -> String {
+    match state.as_str() {
+        Some(s) if !s.is_empty() => esc(&i18n::t(lang, &format!("device.{s}"))),
+        _ => "—".into(),
+    }
+}
+
 fn list<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
     v[key].as_array().into_iter().flatten()
 }
@@ -194,11 +202,11 @@ async fn day_page(AxState(app): AxState<State>, q: Q, h: HeaderMap) -> Result<Re
                     format!(
                         "{}: {} · {}: {} · {}: {}{warn}",
                         t("day.scanner"),
-                        cell(&dev["scanner"]),
+                        device_state(lang, &dev["scanner"]),
                         t("day.scale"),
-                        cell(&dev["scale"]),
+                        device_state(lang, &dev["scale"]),
                         t("day.printer"),
-                        cell(&dev["printer"])
+                        device_state(lang, &dev["printer"])
                     ),
                 ]
             })
