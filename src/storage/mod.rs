@@ -84,7 +84,7 @@ pub fn upsert_catalog(c: &Connection, items: &[CatalogItem]) -> Result<ImportSum
             Some(_) => sum.updated += 1,
             None => sum.added += 1,
         }
-        exec(c, 
+        exec(c,
             "INSERT INTO catalog_items (sku, name, unit_weight_g, location, cost, category, option)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT(sku) DO UPDATE SET name = excluded.name, unit_weight_g = excluded.unit_weight_g,
@@ -94,7 +94,7 @@ pub fn upsert_catalog(c: &Connection, items: &[CatalogItem]) -> Result<ImportSum
         )?;
         exec(c, "DELETE FROM barcodes WHERE sku = ?1", [&it.sku])?;
         for b in &it.barcodes {
-            exec(c, 
+            exec(c,
                 "INSERT INTO barcodes (code, sku) VALUES (?1, ?2) ON CONFLICT(code) DO UPDATE SET sku = excluded.sku",
                 params![b, it.sku],
             )?;
@@ -181,7 +181,8 @@ pub fn upsert_orders(c: &Connection, orders: &[OrderRecord], now: &str) -> Resul
                 continue;
             }
             (Some(_), Some("packing" | "packed")) => {
-                exec(c, 
+                exec(
+                    c,
                     "UPDATE orders SET note = ?2, flag = ?3 WHERE order_no = ?1",
                     params![o.order_no, o.note, o.flag.as_str()],
                 )?;
@@ -191,7 +192,7 @@ pub fn upsert_orders(c: &Connection, orders: &[OrderRecord], now: &str) -> Resul
             (Some(_), _) => sum.updated += 1,
             (None, _) => sum.added += 1,
         }
-        exec(c, 
+        exec(c,
             "INSERT INTO orders (order_no, channel, paid_at, recipient_name, recipient_phone, address, postcode,
                                  note, flag, courier, preprinted, imported_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
@@ -215,9 +216,14 @@ pub fn upsert_orders(c: &Connection, orders: &[OrderRecord], now: &str) -> Resul
                 now
             ],
         )?;
-        exec(c, "DELETE FROM order_lines WHERE order_no = ?1", [&o.order_no])?;
+        exec(
+            c,
+            "DELETE FROM order_lines WHERE order_no = ?1",
+            [&o.order_no],
+        )?;
         for (i, l) in o.lines.iter().enumerate() {
-            exec(c, 
+            exec(
+                c,
                 "INSERT INTO order_lines (order_no, line_no, sku, qty) VALUES (?1, ?2, ?3, ?4)",
                 params![o.order_no, i as i64 + 1, l.sku, l.qty],
             )?;
@@ -284,7 +290,8 @@ pub fn get_order(c: &Connection, order_no: &str) -> Result<Option<OrderView>> {
     let Some(record) = get_order_record(c, order_no)? else {
         return Ok(None);
     };
-    let (status, waybill): (String, String) = query_row(c, 
+    let (status, waybill): (String, String) = query_row(
+        c,
         "SELECT status, waybill FROM orders WHERE order_no = ?1",
         [order_no],
         |r| Ok((r.get(0)?, r.get(1)?)),
@@ -292,7 +299,8 @@ pub fn get_order(c: &Connection, order_no: &str) -> Result<Option<OrderView>> {
     let courier = if waybill.is_empty() {
         String::new()
     } else {
-        query_row(c, 
+        query_row(
+            c,
             "SELECT courier FROM shipments WHERE waybill = ?1",
             [&waybill],
             |r| r.get(0),
@@ -344,7 +352,8 @@ fn to_pack_order(v: OrderView) -> PackOrder {
 
 /// The order a pre-printed waybill belongs to.
 pub fn order_by_preprinted(c: &Connection, waybill: &str) -> Result<Option<String>> {
-    Ok(query_row(c, 
+    Ok(query_row(
+        c,
         "SELECT order_no FROM orders WHERE preprinted = ?1",
         [waybill],
         |r| r.get(0),
@@ -409,7 +418,8 @@ pub fn set_order_status(
     status: OrderStatus,
     waybill: &str,
 ) -> Result<()> {
-    exec(c, 
+    exec(
+        c,
         "UPDATE orders SET status = ?2, waybill = ?3 WHERE order_no = ?1",
         params![order_no, status.as_str(), waybill],
     )?;
@@ -513,7 +523,8 @@ pub fn shipment_events(c: &Connection, pack_id: i64, waybill: &str) -> Result<Ve
 // ----- packs ---------------------------------------------------------------------------
 
 pub fn create_pack(c: &Connection, station: &str, operator: &str, now: &str) -> Result<i64> {
-    exec(c, 
+    exec(
+        c,
         "INSERT INTO packs (station, operator, status, opened_at) VALUES (?1, ?2, 'scanning', ?3)",
         params![station, operator, now],
     )?;
@@ -521,7 +532,8 @@ pub fn create_pack(c: &Connection, station: &str, operator: &str, now: &str) -> 
 }
 
 pub fn add_pack_order(c: &Connection, pack_id: i64, seq: usize, order_no: &str) -> Result<()> {
-    exec(c, 
+    exec(
+        c,
         "INSERT OR IGNORE INTO pack_orders (pack_id, seq, order_no) VALUES (?1, ?2, ?3)",
         params![pack_id, seq as i64, order_no],
     )?;
@@ -572,7 +584,8 @@ pub fn save_count(
 
 /// Closes a pack as shipped or cancelled; cancelled orders go back to `ready`.
 pub fn close_pack(c: &Connection, p: &Pack, status: &str, now: &str) -> Result<()> {
-    exec(c, 
+    exec(
+        c,
         "UPDATE packs SET status = ?2, closed_at = ?3 WHERE id = ?1",
         params![p.id, status, now],
     )?;
@@ -586,7 +599,8 @@ pub fn close_pack(c: &Connection, p: &Pack, status: &str, now: &str) -> Result<(
 
 /// Takes an order back out of the open pack (the packer switched orders before scanning).
 pub fn remove_pack_order(c: &Connection, pack_id: i64, order_no: &str) -> Result<()> {
-    exec(c, 
+    exec(
+        c,
         "DELETE FROM pack_orders WHERE pack_id = ?1 AND order_no = ?2",
         params![pack_id, order_no],
     )?;
@@ -649,20 +663,21 @@ pub fn open_packs(c: &Connection) -> Result<Vec<(String, String, Pack)>> {
 }
 
 pub fn pack_waybill(c: &Connection, pack_id: i64) -> Result<Option<String>> {
-    Ok(
-        query_row(c, "SELECT waybill FROM packs WHERE id = ?1", [pack_id], |r| {
-            r.get(0)
-        })
-        .optional()?
-        .flatten(),
+    Ok(query_row(
+        c,
+        "SELECT waybill FROM packs WHERE id = ?1",
+        [pack_id],
+        |r| r.get(0),
     )
+    .optional()?
+    .flatten())
 }
 
 // ----- sessions ------------------------------------------------------------------------
 
 pub fn set_session(c: &Connection, station: &str, operator: Option<&str>, now: &str) -> Result<()> {
     match operator {
-        Some(op) => exec(c, 
+        Some(op) => exec(c,
             "INSERT INTO station_sessions (station, operator, since) VALUES (?1, ?2, ?3)
              ON CONFLICT(station) DO UPDATE SET operator = excluded.operator, since = excluded.since",
             params![station, op, now],
@@ -684,7 +699,8 @@ pub fn sessions(c: &Connection) -> Result<HashMap<String, String>> {
 
 /// What the archive knows of a waybill number.
 pub fn waybill_status(c: &Connection, number: &str) -> Result<Option<String>> {
-    Ok(query_row(c, 
+    Ok(query_row(
+        c,
         "SELECT status FROM waybills WHERE number = ?1",
         [number],
         |r| r.get(0),
@@ -703,11 +719,12 @@ pub fn reserve_from_bands(
     now: &str,
 ) -> Result<Option<String>> {
     for &(first, last) in bands {
-        exec(c, 
+        exec(c,
             "INSERT OR IGNORE INTO band_cursors (courier, first, last, next) VALUES (?1, ?2, ?3, ?2)",
             params![courier, first as i64, last as i64],
         )?;
-        let mut next: i64 = query_row(c, 
+        let mut next: i64 = query_row(
+            c,
             "SELECT next FROM band_cursors WHERE courier = ?1 AND first = ?2",
             params![courier, first as i64],
             |r| r.get(0),
@@ -719,17 +736,19 @@ pub fn reserve_from_bands(
             if waybill_status(c, &number)?.is_some() {
                 continue;
             }
-            exec(c, 
+            exec(
+                c,
                 "UPDATE band_cursors SET next = ?3 WHERE courier = ?1 AND first = ?2",
                 params![courier, first as i64, next],
             )?;
-            exec(c, 
+            exec(c,
                 "INSERT INTO waybills (number, courier, status, source, at) VALUES (?1, ?2, 'reserved', 'band', ?3)",
                 params![number, courier, now],
             )?;
             return Ok(Some(number));
         }
-        exec(c, 
+        exec(
+            c,
             "UPDATE band_cursors SET next = ?3 WHERE courier = ?1 AND first = ?2",
             params![courier, first as i64, next],
         )?;
@@ -739,7 +758,7 @@ pub fn reserve_from_bands(
 
 /// Marks a pre-printed waybill as reserved for use (it came with the order).
 pub fn reserve_preprinted(c: &Connection, number: &str, courier: &str, now: &str) -> Result<()> {
-    exec(c, 
+    exec(c,
         "INSERT INTO waybills (number, courier, status, source, at) VALUES (?1, ?2, 'reserved', 'preprinted', ?3)
          ON CONFLICT(number) DO NOTHING",
         params![number, courier, now],
@@ -748,7 +767,8 @@ pub fn reserve_preprinted(c: &Connection, number: &str, courier: &str, now: &str
 }
 
 pub fn set_pack_waybill(c: &Connection, pack_id: i64, waybill: &str) -> Result<()> {
-    exec(c, 
+    exec(
+        c,
         "UPDATE packs SET waybill = ?2 WHERE id = ?1",
         params![pack_id, waybill],
     )?;
@@ -756,7 +776,8 @@ pub fn set_pack_waybill(c: &Connection, pack_id: i64, waybill: &str) -> Result<(
 }
 
 pub fn set_waybill_status(c: &Connection, number: &str, status: &str) -> Result<()> {
-    exec(c, 
+    exec(
+        c,
         "UPDATE waybills SET status = ?2 WHERE number = ?1",
         params![number, status],
     )?;
@@ -794,7 +815,7 @@ pub struct Shipment {
 
 /// Records a shipment; its label follows with [`set_label_job`] and [`set_printed_job`].
 pub fn insert_shipment(c: &Connection, s: &Shipment) -> Result<()> {
-    exec(c, 
+    exec(c,
         "INSERT INTO shipments (waybill, courier, pack_id, station, packer, packed_at, expected_g, tolerance_g,
                                 measured_g, packaging, status, override_by, override_reason, label_template)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
@@ -816,13 +837,15 @@ pub fn insert_shipment(c: &Connection, s: &Shipment) -> Result<()> {
         ],
     )?;
     for o in &s.order_nos {
-        exec(c, 
+        exec(
+            c,
             "INSERT INTO shipment_orders (waybill, order_no) VALUES (?1, ?2)",
             params![s.waybill, o],
         )?;
     }
     for it in &s.items {
-        exec(c, 
+        exec(
+            c,
             "INSERT INTO shipment_items (waybill, sku, qty) VALUES (?1, ?2, ?3)",
             params![s.waybill, it.sku, it.qty],
         )?;
@@ -893,7 +916,8 @@ pub struct LabelJob {
 
 /// Records the job a shipment's label was printed as (same transaction as the shipment).
 pub fn set_label_job(c: &Connection, waybill: &str, l: &LabelJob) -> Result<()> {
-    exec(c, 
+    exec(
+        c,
         "UPDATE shipments SET label_data = ?2, label_job = ?3, label_format = ?4, label_dpi = ?5
          WHERE waybill = ?1",
         params![waybill, l.data, l.job, l.format, l.dpi],
@@ -903,7 +927,8 @@ pub fn set_label_job(c: &Connection, waybill: &str, l: &LabelJob) -> Result<()> 
 
 /// Keeps the job a shipment's label was printed as (and, for ZPL, the legacy column too).
 pub fn set_printed_job(c: &Connection, waybill: &str, job: &[u8], zpl: bool) -> Result<()> {
-    exec(c, 
+    exec(
+        c,
         "UPDATE shipments SET label_job = ?2, label_zpl = CASE WHEN ?3 THEN ?2 ELSE label_zpl END
          WHERE waybill = ?1",
         params![waybill, job, zpl],
@@ -932,7 +957,8 @@ pub fn label_job(c: &Connection, waybill: &str) -> Result<Option<LabelJob>> {
 
 /// Voids a shipment: the waybill is retired and the orders may be packed again.
 pub fn void_shipment(c: &Connection, waybill: &str) -> Result<Vec<String>> {
-    exec(c, 
+    exec(
+        c,
         "UPDATE shipments SET status = 'void' WHERE waybill = ?1",
         [waybill],
     )?;
@@ -942,7 +968,8 @@ pub fn void_shipment(c: &Connection, waybill: &str) -> Result<Vec<String>> {
         .query_map([waybill], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     for o in &orders {
-        exec(c, 
+        exec(
+            c,
             "UPDATE orders SET status = 'ready', waybill = '' WHERE order_no = ?1 AND waybill = ?2",
             params![o, waybill],
         )?;
