@@ -66,6 +66,19 @@ fn refuse_in<T>(
     Ok(Err((r, id)))
 }
 
+/// The event of a manager's action on an order (cancel, release), before it is decided.
+fn order_action_event(kind: &'static str, order_no: &str, badge: &str, reason: &str) -> NewEvent {
+    NewEvent {
+        at: now(),
+        operator: badge.into(),
+        kind,
+        code: order_no.into(),
+        reason: reason.trim().into(),
+        detail: json!({ "order_no": order_no, "reason": reason.trim() }),
+        ..Default::default()
+    }
+}
+
 /// An order action's job answers a missing order as a conflict: to the caller it is a 404.
 fn unknown_order_is_not_found<T>(
     decided: storage::Result<Decided<T>>,
@@ -614,15 +627,7 @@ impl App {
         reason: &str,
         lang: Lang,
     ) -> Result<Outcome, ServiceError> {
-        let ev = NewEvent {
-            at: now(),
-            operator: badge.into(),
-            kind: "order_cancel",
-            code: order_no.into(),
-            reason: reason.trim().into(),
-            detail: json!({ "order_no": order_no, "reason": reason.trim() }),
-            ..Default::default()
-        };
+        let ev = order_action_event("order_cancel", order_no, badge, reason);
         if let Some(r) = self.manager_with_reason(badge, reason) {
             return self.write_refusal(ev, r, lang).await;
         }
@@ -704,15 +709,7 @@ impl App {
         reason: &str,
         lang: Lang,
     ) -> Result<Outcome, ServiceError> {
-        let ev = NewEvent {
-            at: now(),
-            operator: badge.into(),
-            kind: "hold_release",
-            code: order_no.into(),
-            reason: reason.trim().into(),
-            detail: json!({ "order_no": order_no, "reason": reason.trim() }),
-            ..Default::default()
-        };
+        let ev = order_action_event("hold_release", order_no, badge, reason);
         if let Some(r) = self.manager_with_reason(badge, reason) {
             return self.write_refusal(ev, r, lang).await;
         }
