@@ -97,11 +97,85 @@ pub fn render(
         }
     }
     let mut warnings = Vec::new();
+    // printpdf subsets the font; the streams are compressed here rather than by its save,
+    // which deflates every stream at zlib's slowest level one after another.
     let options = PdfSaveOptions {
         subset_fonts: true,
+        optimize: false,
         ..Default::default()
     };
-    Ok(doc.with_pages(pages).save(&options, &mut warnings))
+    let mut lo = doc
+        .with_pages(pages)
+        .to_lopdf_document(&options, &mut warnings);
+    compress_streams(&mut lo);
+    let mut out = Vec::new();
+    lo.save_to(&mut out)
+        .map_err(|e| LabelError::Encode(format!("writing the PDF: {e}")))?;
+    Ok(out)
+}
+
+/// Deflates every stream that may be compressed, at zlib's default level, spread over the
+/// machine's cores: a 900-page pick list has as many content streams, and at the slowest
+/// level their compression alone took longer than laying the pages out.
+fn compress_streams(doc: &mut lopdf::Document) {
+    let mut streams: Vec<&mut lopdf::Stream> = doc
+        .objects
+        .values_mut()
+        .filter_map(|o| match o {
+            lopdf::Object::Stream(s) if s.allows_compression && s.dict.get(b"Filter").is_err() => {
+                Some(s)
+            }
+            _ => None,
+        })
+        .collect();
+    let bytes: usize = streams.iter().map(|s| s.content.len()).sum();
+    let threads = if bytes < 256 * 1024 {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+    };
+    if threads == 1 {
+        streams.iter_mut().for_each(|s| deflate(s));
+        return;
+    }
+    // Share the work by size, so one large font stream does not leave a thread idle.
+    let per = bytes.div_ceil(threads);
+    let mut chunks: Vec<Vec<&mut lopdf::Stream>> = Vec::new();
+    let (mut chunk, mut size) = (Vec::new(), 0usize);
+    for s in streams {
+        size += s.content.len();
+        chunk.push(s);
+        if size >= per {
+            chunks.push(std::mem::take(&mut chunk));
+            size = 0;
+        }
+    }
+    if !chunk.is_empty() {
+        chunks.push(chunk);
+    }
+    std::thread::scope(|scope| {
+        for chunk in chunks {
+            scope.spawn(move || chunk.into_iter().for_each(deflate));
+        }
+    });
+}
+
+fn deflate(stream: &mut lopdf::Stream) {
+    use std::io::Write;
+    let mut encoder = flate2::write::ZlibEncoder::new(
+        Vec::with_capacity(stream.content.len() / 3),
+        flate2::Compression::default(),
+    );
+    if encoder.write_all(&stream.content).is_err() {
+        return;
+    }
+    if let Ok(compressed) = encoder.finish() {
+        // Like lopdf: keep the stream as it is when deflating does not pay for the filter.
+        if compressed.len() + 19 < stream.content.len() {
+            stream.dict.set("Filter", "FlateDecode");
+            stream.set_content(compressed);
+        }
+    }
 }
 
 fn size_mm(layout: &Layout) -> (f32, f32) {
