@@ -14,8 +14,12 @@
 //!
 //! It prints figures; it is not a test and asserts nothing about them.
 
+pub mod archive;
+pub mod camera;
 pub mod picklist;
+pub mod reconcile;
 pub mod scale;
+pub mod stocktake;
 
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};

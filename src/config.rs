@@ -50,6 +50,73 @@ pub struct Config {
     pub printers: Vec<PrinterConfig>,
     #[serde(default)]
     pub devices: DevicesConfig,
+    /// The waybill archive: how long records are kept (see docs/archive.md).
+    #[serde(default)]
+    pub archive: ArchiveConfig,
+    /// The monthly stocktake: reminder days, recount thresholds, default zones.
+    #[serde(default)]
+    pub stocktake: StocktakeConfig,
+}
+
+/// `[stocktake]`: how the monthly count is run (see docs/stocktake.md).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StocktakeConfig {
+    /// The manager is reminded from this many days before the window opens (the 28th).
+    #[serde(default = "default_reminder_days")]
+    pub reminder_days: u32,
+    /// A variance of more than this many units asks for a recount.
+    #[serde(default = "default_recount_units")]
+    pub recount_units: i64,
+    /// A variance of more than this percent of the book quantity asks for a recount.
+    #[serde(default = "default_recount_percent")]
+    pub recount_percent: f64,
+    /// A variance worth more than this (units x cost, minor units) asks for a recount.
+    #[serde(default = "default_recount_value")]
+    pub recount_value: i64,
+    /// The zones a cycle that opens itself covers (empty: every bin except staging).
+    #[serde(default)]
+    pub zones: Vec<String>,
+    /// Rehearsals and tests only: the stocktake calendar runs as if the server had started
+    /// at this instant (RFC 3339). Leave it out in production.
+    #[serde(default)]
+    pub pretend_now: Option<String>,
+}
+
+fn default_reminder_days() -> u32 {
+    3
+}
+fn default_recount_units() -> i64 {
+    2
+}
+fn default_recount_percent() -> f64 {
+    10.0
+}
+fn default_recount_value() -> i64 {
+    50_000
+}
+
+impl Default for StocktakeConfig {
+    fn default() -> Self {
+        StocktakeConfig {
+            reminder_days: default_reminder_days(),
+            recount_units: default_recount_units(),
+            recount_percent: default_recount_percent(),
+            recount_value: default_recount_value(),
+            zones: Vec::new(),
+            pretend_now: None,
+        }
+    }
+}
+
+impl StocktakeConfig {
+    pub fn thresholds(&self) -> crate::domain::stocktake::Thresholds {
+        crate::domain::stocktake::Thresholds {
+            units: self.recount_units,
+            percent: self.recount_percent,
+            value: self.recount_value,
+        }
+    }
 }
 
 /// A named printer: where its jobs go and which profile (language, resolution) it has.
@@ -69,6 +136,27 @@ pub struct PrinterConfig {
 
 fn default_printer_profile() -> String {
     "zebra-zpl-203".into()
+}
+
+/// `[archive]`: retention of the sealed waybill archive.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveConfig {
+    /// Years a sealed day is kept; `packbench archive purge` refuses anything younger.
+    #[serde(default = "default_retention_years")]
+    pub retention_years: i64,
+}
+
+fn default_retention_years() -> i64 {
+    5
+}
+
+impl Default for ArchiveConfig {
+    fn default() -> Self {
+        ArchiveConfig {
+            retention_years: default_retention_years(),
+        }
+    }
 }
 
 /// Where the device profiles are: the built-in ones, overlaid by the files of this folder.
@@ -203,6 +291,10 @@ pub struct Packaging {
     pub tare_g: Grams,
     #[serde(default)]
     pub default: bool,
+    /// Outside length, width and height in cm, for the courier's size class and volumetric
+    /// weight (bill reconciliation); leave out for bags.
+    #[serde(default)]
+    pub dims_cm: Option<[u32; 3]>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -246,6 +338,37 @@ pub struct StationConfig {
     pub scale: String,
     #[serde(default)]
     pub tolerance: Option<ToleranceConfig>,
+    /// The bench camera: `none` (the default), `browser` (the bench page's camera: a USB
+    /// webcam over the bench or the PC's own) or `sim` (stills made by the server from the
+    /// printed label, for the demo and tests: no camera needed).
+    #[serde(default = "default_camera")]
+    pub camera: String,
+    /// When the camera takes a still: `contents` (the open box, once the last item is in)
+    /// and `sealed` (the labelled parcel, after its label printed; its QR code is checked
+    /// against the pack's waybill).
+    #[serde(default = "default_camera_moments")]
+    pub camera_moments: Vec<String>,
+    /// How long after the label printed the sealed still is taken, in milliseconds: the time
+    /// a packer needs to put the label on and the parcel under the camera.
+    #[serde(default = "default_camera_delay")]
+    pub camera_delay_ms: u64,
+}
+
+fn default_camera() -> String {
+    "none".into()
+}
+fn default_camera_moments() -> Vec<String> {
+    vec!["contents".into(), "sealed".into()]
+}
+fn default_camera_delay() -> u64 {
+    2500
+}
+
+impl StationConfig {
+    /// Whether this station's camera takes a still at `moment`.
+    pub fn camera_takes(&self, moment: crate::domain::camera::Moment) -> bool {
+        self.camera != "none" && self.camera_moments.iter().any(|m| m == moment.as_str())
+    }
 }
 
 fn default_printer() -> String {
@@ -371,6 +494,20 @@ impl Config {
             if let Err(e) = ScannerSpec::parse(&s.scanner) {
                 p.push(format!("station `{}`: {e}", s.id));
             }
+            if !["none", "browser", "sim"].contains(&s.camera.as_str()) {
+                p.push(format!(
+                    "station `{}`: camera `{}` is not one of none, browser, sim",
+                    s.id, s.camera
+                ));
+            }
+            for m in &s.camera_moments {
+                if crate::domain::camera::Moment::parse(m).is_none() {
+                    p.push(format!(
+                        "station `{}`: camera moment `{m}` is not one of contents, sealed",
+                        s.id
+                    ));
+                }
+            }
         }
         let mut printer_ids = std::collections::HashSet::new();
         for pr in &self.printers {
@@ -398,6 +535,27 @@ impl Config {
                 p.push(format!(
                     "waybill band {}: first {} is after last {}",
                     b.courier, b.first, b.last
+                ));
+            }
+        }
+        let st = &self.stocktake;
+        if st.reminder_days > 27 {
+            p.push(format!(
+                "stocktake.reminder_days {} is more than 27",
+                st.reminder_days
+            ));
+        }
+        if st.recount_units < 0
+            || st.recount_value < 0
+            || st.recount_percent.is_nan()
+            || st.recount_percent < 0.0
+        {
+            p.push("stocktake recount thresholds must not be negative".into());
+        }
+        if let Some(t) = &st.pretend_now {
+            if t.parse::<jiff::Timestamp>().is_err() {
+                p.push(format!(
+                    "stocktake.pretend_now `{t}` is not an RFC 3339 instant"
                 ));
             }
         }

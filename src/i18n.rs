@@ -98,6 +98,10 @@ const AREAS: &[(&str, &str)] = &[
     ("handover.toml", include_str!("i18n/handover.toml")),
     ("returns.toml", include_str!("i18n/returns.toml")),
     ("day.toml", include_str!("i18n/day.toml")),
+    ("bills.toml", include_str!("i18n/bills.toml")),
+    ("stocktake.toml", include_str!("i18n/stocktake.toml")),
+    ("archive.toml", include_str!("i18n/archive.toml")),
+    ("camera.toml", include_str!("i18n/camera.toml")),
 ];
 
 fn add_area(cats: &mut HashMap<Lang, Catalogue>, src: &str, name: &str) {

@@ -7,6 +7,7 @@
 //! scan or a weight reading through the rules and records the result.
 
 pub mod bench;
+pub mod camera;
 pub mod config;
 pub mod demo;
 pub mod devices;

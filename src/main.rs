@@ -41,7 +41,7 @@ enum Cmd {
     Serve,
     /// Import a catalog, an order or a stock file (CSV or XLSX); all or nothing.
     Import {
-        #[arg(value_parser = ["catalog", "orders", "stock"])]
+        #[arg(value_parser = ["catalog", "orders", "stock", "shipments"])]
         kind: String,
         file: PathBuf,
         /// generic, smartstore or taobao (detected from the headers when absent).
@@ -89,6 +89,33 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The waybill archive: seal due days, verify the seal chain, purge past retention.
+    Archive {
+        #[command(subcommand)]
+        cmd: ArchiveCmd,
+    },
+    /// The monthly stocktake.
+    Stocktake {
+        #[command(subcommand)]
+        cmd: StocktakeCmd,
+    },
+    /// Reconcile a courier's monthly bill (CSV or XLSX) against the archive and the rate
+    /// card; the bill is kept as a draft for the manager to accept on /manager/bills.
+    Reconcile {
+        bill: PathBuf,
+        #[arg(long)]
+        courier: String,
+        /// The billed month, YYYY-MM.
+        #[arg(long)]
+        month: String,
+        /// The statement's layout (generic, kr-standard, sf, cn-standard); recognised from
+        /// the headers when absent.
+        #[arg(long)]
+        layout: Option<String>,
+        /// The report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Scales: watch one, simulate one, list the profiles.
     Scale {
         #[command(subcommand)]
@@ -115,6 +142,56 @@ enum Cmd {
         /// pick list (PDF), `--rounds` times.
         #[arg(long)]
         picklist: bool,
+        /// Instead: a stocktake cycle of 200,000 (SKU, location) lines: variance report and
+        /// posting times, peak memory.
+        #[arg(long)]
+        stocktake: bool,
+        /// Instead: 2,000,000 archived shipments; search by waybill and by phone suffix
+        /// (p50/p99) and sealing time per day.
+        #[arg(long)]
+        archive: bool,
+        /// Instead: reconcile a 1,000,000-line bill against 1,000,000 archived shipments
+        /// (time and peak memory; `--shipments N` for another size). Leaves its files for
+        /// `benches/reconcile/compare.sh`.
+        #[arg(long)]
+        reconcile: bool,
+        /// Instead: read the label's QR code on synthetic bench photos (720p and 1080p) at
+        /// each distortion level: time per photo and the share read.
+        #[arg(long)]
+        camera: bool,
+        /// Shipments and bill lines of `--reconcile`.
+        #[arg(long, default_value_t = 1_000_000)]
+        shipments: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum ArchiveCmd {
+    /// Seal every local day at least 15 days old that is not sealed yet (idempotent).
+    Seal,
+    /// Recompute the seal chain; name every day that does not match (exit 1).
+    Verify,
+    /// Remove the sealed records before a date, past the retention period (manager).
+    Purge {
+        /// The first local day kept (YYYY-MM-DD).
+        #[arg(long)]
+        before: String,
+        /// A manager's badge.
+        #[arg(long)]
+        badge: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum StocktakeCmd {
+    /// The count window (28th to the month's last day) that a date falls in, or the next.
+    Window {
+        /// A local date (YYYY-MM-DD); today in the warehouse's time zone when absent.
+        #[arg(long)]
+        date: Option<String>,
+        /// `{"opens","closes","time_zone"}` on one line.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -450,6 +527,58 @@ fn main() -> Result<()> {
             ..
         } => packbench::bench::picklist::run(rounds.unwrap_or(5)),
         Cmd::Bench {
+            reconcile: true,
+            shipments,
+            ..
+        } => packbench::bench::reconcile::run(shipments),
+        Cmd::Bench { archive: true, .. } => packbench::bench::archive::run(),
+        Cmd::Bench { camera: true, .. } => packbench::bench::camera::run(),
+        Cmd::Bench {
+            stocktake: true, ..
+        } => packbench::bench::stocktake::run(),
+        Cmd::Stocktake {
+            cmd: StocktakeCmd::Window { date, json },
+        } => {
+            let config = load_config(cli.config.as_deref())?;
+            let tz = config.warehouse.timezone.clone();
+            let w = packbench::service::stocktake::window_of(
+                &tz,
+                date.as_deref(),
+                jiff::Timestamp::now(),
+            )
+            .map_err(anyhow::Error::msg)?;
+            if json {
+                println!("{}", packbench::service::stocktake::window_line(w, &tz));
+            } else {
+                let (opens, closes) = (w.opens.to_string(), w.closes.to_string());
+                println!(
+                    "{}",
+                    i18n::tf(
+                        cli_lang(),
+                        "stocktake.cli_window",
+                        &[("opens", &opens), ("closes", &closes), ("tz", &tz)]
+                    )
+                );
+            }
+            Ok(())
+        }
+        Cmd::Archive { cmd } => archive(&cli.data, cli.config.as_deref(), cmd),
+        Cmd::Reconcile {
+            bill,
+            courier,
+            month,
+            layout,
+            json,
+        } => reconcile(
+            &cli.data,
+            cli.config.as_deref(),
+            &bill,
+            &courier,
+            &month,
+            layout,
+            json,
+        ),
+        Cmd::Bench {
             scale: true,
             rounds,
             ..
@@ -503,6 +632,10 @@ fn import(
     let lang = cli_lang();
     let summary = match kind {
         "stock" => return import_stock(&db, &name, &bytes, lang),
+        "shipments" => {
+            drop(db);
+            return import_shipments(data, config, &name, &bytes, channel, lang);
+        }
         "catalog" => {
             let items = imports::read_catalog(&name, &bytes)?;
             db.write_blocking(move |c| storage::upsert_catalog(c, &items))?
@@ -568,6 +701,85 @@ fn import_stock(db: &storage::Db, name: &str, bytes: &[u8], lang: Lang) -> Resul
     Ok(())
 }
 
+/// `packbench import shipments FILE`: another system's shipment history, all or nothing.
+fn import_shipments(
+    data: &Path,
+    config: Config,
+    name: &str,
+    bytes: &[u8],
+    channel: Option<&str>,
+    lang: Lang,
+) -> Result<()> {
+    if let Some(c) = channel.filter(|c| *c != "generic") {
+        bail!("unknown channel `{c}` for shipments (generic)");
+    }
+    let app = App::open(config, data.to_path_buf(), false)?;
+    let out =
+        tokio::runtime::Runtime::new()?.block_on(app.import_shipments(name, bytes, "cli"))??;
+    let args = [
+        ("added", out.added.to_string()),
+        ("sealed", out.into_sealed_days.to_string()),
+    ];
+    let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    println!("{}", i18n::tf(lang, "archive.cli.imported", &args));
+    Ok(())
+}
+
+/// `packbench archive seal|verify|purge`.
+fn archive(data: &Path, config: Option<&Path>, cmd: ArchiveCmd) -> Result<()> {
+    let app = App::open(load_config(config)?, data.to_path_buf(), false)?;
+    let lang = cli_lang();
+    let rt = tokio::runtime::Runtime::new()?;
+    match cmd {
+        ArchiveCmd::Seal => {
+            let seals = rt.block_on(app.seal_due("cli"))?;
+            match seals.last() {
+                Some(s) => println!(
+                    "{}",
+                    i18n::tf(
+                        lang,
+                        "archive.cli.sealed",
+                        &[("count", &seals.len().to_string()), ("day", &s.header.day)]
+                    )
+                ),
+                None => println!(
+                    "{}",
+                    i18n::tf(
+                        lang,
+                        "archive.cli.nothing_due",
+                        &[(
+                            "days",
+                            &packbench::domain::seal::SEAL_AFTER_DAYS.to_string()
+                        )]
+                    )
+                ),
+            }
+            Ok(())
+        }
+        ArchiveCmd::Verify => {
+            let v = rt.block_on(app.verify_archive())?;
+            let (report, intact) = packbench::service::archive::verify_report(&v, lang);
+            print!("{report}");
+            std::process::exit(if intact { 0 } else { 1 });
+        }
+        ArchiveCmd::Purge { before, badge } => {
+            let p = rt.block_on(app.purge_archive(&before, &badge, lang))?;
+            let seq = p.seal.as_ref().map_or(0, |s| s.header.seq).to_string();
+            let args = [
+                ("days", p.days.to_string()),
+                ("before", before.clone()),
+                ("shipments", p.shipments.to_string()),
+                ("events", p.events.to_string()),
+                ("orders", p.orders_anonymised.to_string()),
+                ("seq", seq),
+            ];
+            let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            println!("{}", i18n::tf(lang, "archive.cli.purged", &args));
+            Ok(())
+        }
+    }
+}
+
 fn run_server(config: Config, data: PathBuf, demo_mode: bool) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -623,10 +835,13 @@ fn run_server(config: Config, data: PathBuf, demo_mode: bool) -> Result<()> {
             );
         }
         let state = app.share();
+        // The stocktake calendar: a cycle opens itself at 00:00 local on the 28th.
+        state.start_stocktake_timer();
         // Device drivers, simulators and printer monitors; a bad device profile or spec
         // stops the start here, with the file and line.
         let running = packbench::hub::start(&state)?;
         let _ = state.running.set(running);
+        packbench::service::archive::spawn_sealer(state.clone());
         axum::serve(http::no_delay(listener), http::app(state))
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
@@ -651,4 +866,80 @@ async fn seed_demo(app: &App) -> Result<()> {
     app.import_catalog(demo::catalog()).await?;
     app.import_orders(demo::orders(&date, &offset)).await?;
     Ok(())
+}
+
+/// `packbench reconcile`: the same reconciliation as the bills page, as a report on stdout.
+fn reconcile(
+    data: &Path,
+    config: Option<&Path>,
+    bill: &Path,
+    courier: &str,
+    month: &str,
+    layout: Option<String>,
+    json: bool,
+) -> Result<()> {
+    use packbench::service::bills::{self, BillError};
+    let config = load_config(config)?;
+    let bytes = std::fs::read(bill).with_context(|| format!("reading {}", bill.display()))?;
+    let db = storage::Db::open(data)?;
+    let req = bills::Request {
+        file_name: bill.display().to_string(),
+        bytes,
+        courier: courier.to_string(),
+        month: month.to_string(),
+        layout,
+        by: "cli".into(),
+    };
+    match bills::reconcile_blocking(&db, &config, data, &req) {
+        Ok((id, report)) => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                let lang = cli_lang();
+                println!(
+                    "{}",
+                    i18n::tf(
+                        lang,
+                        "bills.cli.summary",
+                        &[
+                            ("courier", &report.courier),
+                            ("month", &report.month),
+                            ("lines", &report.bill_lines.to_string()),
+                            ("sum", &report.sum_of_lines.to_string()),
+                            (
+                                "stated",
+                                &report
+                                    .stated_total
+                                    .map(|v| v.to_string())
+                                    .unwrap_or_else(|| "-".into())
+                            ),
+                            ("expected", &report.expected_total.to_string()),
+                            ("disputed", &report.disputed_total.to_string()),
+                            ("findings", &report.findings.len().to_string()),
+                            ("id", &id.to_string()),
+                        ],
+                    )
+                );
+                for f in &report.findings {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}\t{}",
+                        f.bill_line
+                            .map(|l| l.to_string())
+                            .unwrap_or_else(|| "-".into()),
+                        f.category.as_str(),
+                        f.waybill,
+                        f.billed,
+                        f.expected,
+                        f.dispute
+                    );
+                }
+            }
+            Ok(())
+        }
+        Err(BillError::Import(e)) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+        Err(e) => bail!("{e}"),
+    }
 }

@@ -7,10 +7,15 @@
 //! Each station has its own lock: scans at one bench are handled strictly in order, while
 //! fifty benches proceed in parallel and share the database writer's group commits.
 
+pub mod archive;
+pub mod bills;
+mod camera;
+pub mod claims;
 mod day;
 mod handover;
 mod returns;
 mod stock;
+pub mod stocktake;
 mod waves;
 
 use std::collections::{BTreeMap, HashMap};
@@ -118,6 +123,10 @@ struct StationState {
     /// The language of the station's page (its last scan), used for verdicts decided by a
     /// scale reading that did not say which language it wants.
     lang: Lang,
+    /// The camera saw another parcel's label on this shipment: (its waybill, the waybill
+    /// read). The bench takes no other scan until a still shows the right label or a manager
+    /// overrides.
+    label_mismatch: Option<(String, String)>,
 }
 
 impl StationState {
@@ -245,6 +254,9 @@ impl App {
             if let Some(i) = open.iter().position(|(station, _, _)| station == &s.id) {
                 st.pack = Some(open.remove(i).2);
             }
+            let id = s.id.clone();
+            st.label_mismatch =
+                db.read_blocking(move |c| storage::camera::open_mismatch(c, &id))?;
             stations.insert(s.id.clone(), Arc::new(Mutex::new(st)));
             updates.insert(s.id.clone(), broadcast::channel(16).0);
         }
@@ -445,6 +457,13 @@ impl App {
         }
         if st.operator.is_none() {
             return self.refuse(ev, Refusal::NotSignedIn, lang).await;
+        }
+        // The wrong label went on the last parcel: nothing else until that is put right.
+        if let Some((expected, found)) = st.label_mismatch.clone() {
+            ev.waybill = expected.clone();
+            return self
+                .refuse(ev, Refusal::LabelMismatch { expected, found }, lang)
+                .await;
         }
 
         // 2. A packaging code picks the box or bag for the open pack.
@@ -1491,6 +1510,16 @@ impl App {
         let (id, orders) = self
             .db
             .write(move |c| {
+                // A void of a sealed day goes in as a correction (the archive's triggers
+                // refuse any other change to a sealed shipment).
+                storage::archive::correct_if_sealed(
+                    c,
+                    &wb,
+                    "void",
+                    &ev.reason,
+                    &ev.operator,
+                    &ev.at,
+                )?;
                 let orders = storage::void_shipment(c, &wb)?;
                 storage::ledger::reverse_shipment(c, &wb, &ev.at, &ev.operator)?;
                 Ok((storage::insert_event(c, &ev)?, orders))
@@ -1626,6 +1655,9 @@ impl App {
             "device_detail": devices,
             "print_failed": st.print_failed,
             "last_waybill": st.last_waybill,
+            "camera": { "mode": cfg.camera, "moments": cfg.camera_moments,
+                        "delay_ms": cfg.camera_delay_ms },
+            "label_mismatch": st.label_mismatch.as_ref().map(|(w, f)| json!({ "waybill": w, "found": f })),
             "scale_sim": self.running.get().is_some_and(|r| r.scale_sim(station).is_some()),
             "printers": self.printer_choices(),
             "cutoff_minutes_left": self.cutoff_minutes_left(),

@@ -2,10 +2,15 @@
 //! value in, value out function or a small state machine, so it can be read and unit-tested
 //! on its own. Adapters (`storage`, `http`, `devices`, `imports`) call into it.
 
+pub mod camera;
 pub mod codes;
 pub mod ledger;
 pub mod order;
 pub mod packing;
+pub mod ratecard;
+pub mod reconcile;
+pub mod seal;
+pub mod stocktake;
 pub mod wave;
 pub mod waybill;
 pub mod weight;

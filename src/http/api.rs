@@ -411,6 +411,7 @@ pub async fn shipment(
     v["order_no"] = json!(s.order_nos.first());
     v["orders"] = json!(s.order_nos);
     v["events"] = json!(events);
+    super::archive::extend_shipment(&app, &mut v).await?;
     Ok(Json(v))
 }
 
@@ -512,9 +513,16 @@ pub async fn import(
                 imports::read_orders(&name, &body, channel, &tz, &known).map_err(import_error)?;
             app.import_orders(orders).await?
         }
+        "shipments" => {
+            let out = app
+                .import_shipments(&name, &body, badge.trim())
+                .await?
+                .map_err(import_error)?;
+            return Ok(Json(json!({ "imported": out })));
+        }
         other => {
             return Err(AppError::not_found(format!(
-                "no import of `{other}` (catalog or orders)"
+                "no import of `{other}` (catalog, orders or shipments)"
             )))
         }
     };

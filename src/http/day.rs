@@ -323,7 +323,7 @@ async fn day_page(AxState(app): AxState<State>, q: Q, h: HeaderMap) -> Result<Re
         .sum();
     let body = format!(
         "<header class=\"top\"><b>{wh}</b><span>{cutoff}</span><nav>{switch}</nav></header><main>\
-         <h1>{title}</h1><p><a href=\"/manager?lang={lc}\">{l_manager}</a></p>\
+         <h1>{title}</h1><p><a href=\"/manager?lang={lc}\">{l_manager}</a></p>{stocktake}\
          <section class=\"tiles\"><div class=\"tile{due_cls}\"><b id=\"due-open\">{due_open}</b><span>{l_due_open}</span></div>\
          <div class=\"tile\"><b id=\"awaiting\">{n_awaiting}</b><span>{l_awaiting}</span></div>\
          <div class=\"tile\"><b id=\"returns\">{n_returns}</b><span>{l_returns}</span></div>\
@@ -353,6 +353,7 @@ async fn day_page(AxState(app): AxState<State>, q: Q, h: HeaderMap) -> Result<Re
         cutoff = esc(&cutoff_text),
         switch = lang_switch(lang, "/manager/day"),
         title = t("day.title"),
+        stocktake = super::stocktake::banner_html(&d["stocktake"], lang),
         l_manager = t("day.back"),
         due_cls = if due_open > 0 && left < 60 { " warn" } else { "" },
         hold_cls = if n_holds > 0 { " warn" } else { "" },

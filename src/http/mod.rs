@@ -3,12 +3,17 @@
 //! tests can call it without a socket; `serve` binds it.
 
 mod api;
+mod archive;
+mod bills;
+mod camera;
+mod claims;
 mod day;
 mod error;
 mod handover;
 mod pages;
 mod returns;
 mod stock;
+mod stocktake;
 mod waves;
 
 use std::sync::Arc;
@@ -73,7 +78,12 @@ pub fn app(state: State) -> Router {
         .merge(waves::routes())
         .merge(handover::routes())
         .merge(returns::routes())
+        .merge(bills::routes())
+        .merge(camera::routes())
+        .merge(claims::routes())
         .merge(day::routes())
+        .merge(stocktake::routes())
+        .merge(archive::routes())
         .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT))
         .layer(axum::middleware::from_fn(too_large_as_json))
         .with_state(state)

@@ -140,12 +140,13 @@ pub async fn start(AxState(app): AxState<State>, q: Q, h: HeaderMap) -> Result<R
     let body = format!(
         "<header class=\"top\"><b>{wh}</b><nav>{switch}</nav></header><main class=\"narrow\">\
          <h1>{title}</h1><section class=\"card\"><h2>{benches}</h2><ul class=\"stations\">{stations}</ul>\
-         <p><a href=\"/manager\">{manager}</a> · <a href=\"/api/v1/openapi.json\">OpenAPI</a></p></section>{demo}</main>",
+         <p><a href=\"/manager\">{manager}</a> · <a href=\"/stocktake\">{count}</a> · <a href=\"/api/v1/openapi.json\">OpenAPI</a></p></section>{demo}</main>",
         wh = esc(&app.config.warehouse.name),
         switch = lang_switch(lang, "/"),
         title = t("start.title"),
         benches = t("start.benches"),
         manager = t("start.manager"),
+        count = t("stocktake.counter.title"),
     );
     Ok(page(lang, &i18n::t(lang, "start.title"), "", &body))
 }
@@ -159,7 +160,7 @@ pub async fn bench(
     let lang = lang_of(q.get("lang").map(String::as_str), &h);
     let view = app.station_view(&station, lang).await?;
     let messages: serde_json::Map<String, Value> = [
-        "bench.", "refusal.", "action.", "device.", "flag.", "status.", "error.",
+        "bench.", "refusal.", "action.", "device.", "flag.", "status.", "error.", "camera.",
     ]
     .iter()
     .flat_map(|p| i18n::with_prefix(lang, p))
@@ -312,8 +313,8 @@ pub async fn manager(
         .collect();
     let body = format!(
         "<header class=\"top\"><b>{wh}</b><span>{cutoff_text}</span><nav>{switch}</nav></header><main>\
-         <h1>{title}</h1><p><a href=\"/manager/handover?lang={lc}\">{l_handover}</a> · <a href=\"/manager/waves?lang={lc}\">{l_waves}</a> · <a href=\"/manager/day?lang={lc}\">{l_day}</a> · <a href=\"/manager/stock?lang={lc}\">{l_stock}</a> · <a href=\"/manager/receiving?lang={lc}\">{l_receiving}</a> · <a href=\"/manager/returns?lang={lc}\">{l_returns}</a></p>\
-         <section class=\"tiles\"><div class=\"tile\"><b id=\"packed\">{packed}</b><span>{l_packed}</span></div>\
+         <h1>{title}</h1><p><a href=\"/manager/handover?lang={lc}\">{l_handover}</a> · <a href=\"/manager/waves?lang={lc}\">{l_waves}</a> · <a href=\"/manager/day?lang={lc}\">{l_day}</a> · <a href=\"/manager/stock?lang={lc}\">{l_stock}</a> · <a href=\"/manager/receiving?lang={lc}\">{l_receiving}</a> · <a href=\"/manager/returns?lang={lc}\">{l_returns}</a> · <a href=\"/manager/bills?lang={lc}\">{l_bills}</a> · <a href=\"/manager/claims?lang={lc}\">{l_claims}</a> · <a href=\"/manager/stocktake?lang={lc}\">{l_stocktake}</a> · <a href=\"/manager/archive?lang={lc}\">{l_archive}</a></p>\
+         {stocktake_banner}<section class=\"tiles\"><div class=\"tile\"><b id=\"packed\">{packed}</b><span>{l_packed}</span></div>\
          <div class=\"tile\"><b>{due}</b><span>{l_due}</span></div><div class=\"tile\"><b>{ready_n}</b><span>{l_ready}</span></div>\
          <div class=\"tile warn\"><b>{hold}</b><span>{l_hold}</span></div></section>\
          <section class=\"card\"><h2>{l_throughput}</h2><img src=\"/manager/throughput.svg?lang={lc}\" alt=\"{l_throughput}\" width=\"720\" height=\"200\"></section>\
@@ -331,6 +332,11 @@ pub async fn manager(
         l_stock = t("stock.title"),
         l_receiving = t("stock.receiving.title"),
         l_returns = t("returns.manager_title"),
+        l_bills = t("bills.title"),
+        l_claims = t("claims.title"),
+        l_stocktake = t("stocktake.title"),
+        stocktake_banner = super::stocktake::banner(&app, lang).await,
+        l_archive = t("archive.title"),
         packed = s["packed_total"],
         due = s["due_before_cutoff"],
         ready_n = s["ready"],

@@ -7,10 +7,12 @@
 //! only knows our fields. CSV and Excel files go through the same row checks. The formats
 //! are described for users in `docs/imports.md`.
 
+pub mod bill;
 mod catalog;
 mod gbk;
 mod mapping;
 mod orders;
+mod shipments;
 mod stock;
 mod table;
 mod values;
@@ -25,6 +27,7 @@ use serde::Serialize;
 
 use crate::domain::{CatalogItem, OrderRecord};
 
+pub use shipments::read_shipments;
 pub use stock::{read_bins, read_stock, BinLine};
 
 use mapping::{detects, find_header, mappings, OrdersMapping};

@@ -103,6 +103,7 @@ impl App {
             "awaiting_handover": facts.awaiting,
             "returns_to_inspect": facts.returns,
             "holds": facts.holds,
+            "stocktake": self.stocktake_status(lang).await?,
         }))
     }
 }

@@ -47,6 +47,13 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_ledger_posting",
         include_str!("migrations/0007_ledger_posting.sql"),
     ),
+    (
+        "0008_stocktake",
+        include_str!("migrations/0008_stocktake.sql"),
+    ),
+    ("0009_archive", include_str!("migrations/0009_archive.sql")),
+    ("0010_bills", include_str!("migrations/0010_bills.sql")),
+    ("0011_camera", include_str!("migrations/0011_camera.sql")),
 ];
 
 #[derive(Clone)]

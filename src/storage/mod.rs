@@ -2,11 +2,16 @@
 //! can put several into one write job, i.e. one transaction) and return domain values or
 //! small view structs, never rows.
 
+pub mod archive;
+pub mod bills;
+pub mod camera;
+pub mod claims;
 pub mod day;
 mod db;
 pub mod handover;
 pub mod ledger;
 pub mod returns;
+pub mod stocktake;
 pub mod waves;
 
 use std::collections::{BTreeMap, HashMap};
