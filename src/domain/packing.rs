@@ -52,6 +52,11 @@ pub enum Refusal {
     AwaitingWeight,
     WeightOutOfTolerance,
     ManagerRequired,
+    /// The camera read another parcel's waybill on this shipment's label.
+    LabelMismatch {
+        expected: String,
+        found: String,
+    },
 }
 
 impl Refusal {
@@ -71,6 +76,7 @@ impl Refusal {
             Refusal::AwaitingWeight => "awaiting_weight",
             Refusal::WeightOutOfTolerance => "weight_out_of_tolerance",
             Refusal::ManagerRequired => "manager_required",
+            Refusal::LabelMismatch { .. } => "label_mismatch",
         }
     }
 
@@ -89,6 +95,9 @@ impl Refusal {
             | Refusal::OrderCancelled { order_no } => vec![("order_no", order_no.clone())],
             Refusal::AlreadyPacked { order_no, waybill } => {
                 vec![("order_no", order_no.clone()), ("waybill", waybill.clone())]
+            }
+            Refusal::LabelMismatch { expected, found } => {
+                vec![("waybill", expected.clone()), ("found", found.clone())]
             }
             _ => vec![],
         }

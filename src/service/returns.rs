@@ -633,24 +633,8 @@ impl App {
             .map(|b| format!("{b:02x}"))
             .collect();
         let rel = format!("photos/{}/{sha}.{ext}", &sha[..2]);
-        let path = self.data_dir.join(&rel);
         let size = bytes.len() as i64;
-        let p2 = path.clone();
-        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            if p2.exists() {
-                return Ok(());
-            }
-            if let Some(dir) = p2.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            let tmp = p2.with_extension("part");
-            std::fs::write(&tmp, &bytes)?;
-            std::fs::File::open(&tmp)?.sync_all()?;
-            std::fs::rename(&tmp, &p2)
-        })
-        .await
-        .map_err(|e| ServiceError::BadRequest(e.to_string()))?
-        .map_err(|e| ServiceError::Storage(StorageError::Io(format!("{}: {e}", path.display()))))?;
+        self.keep_file(&rel, bytes).await?;
         let photo = rs::Photo {
             sha256: sha.clone(),
             path: rel,
@@ -670,7 +654,19 @@ impl App {
         let s = sha.to_string();
         let p = self
             .db
-            .read(move |c| rs::get_photo(c, &s))
+            .read(move |c| {
+                if let Some(p) = rs::get_photo(c, &s)? {
+                    return Ok(Some(p));
+                }
+                // A bench camera's still.
+                Ok(storage::camera::photo_by_hash(c, &s)?.map(|b| rs::Photo {
+                    sha256: b.sha256,
+                    path: b.path,
+                    content_type: "image/jpeg".into(),
+                    bytes: b.bytes,
+                    at: b.at,
+                }))
+            })
             .await?
             .ok_or_else(|| ServiceError::NotFound(sha.into()))?;
         let bytes = tokio::fs::read(self.data_dir.join(&p.path))

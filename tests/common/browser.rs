@@ -83,6 +83,15 @@ impl Drop for ChromeDriver {
 }
 
 pub async fn browser(driver: &ChromeDriver, profile: &std::path::Path) -> Client {
+    browser_with(driver, profile, &[]).await
+}
+
+/// A session whose Chromium also gets `extra` command-line switches (a fake camera...).
+pub async fn browser_with(
+    driver: &ChromeDriver,
+    profile: &std::path::Path,
+    extra: &[String],
+) -> Client {
     assert!(
         std::path::Path::new(CHROMIUM).exists(),
         "{CHROMIUM} not found: run `.ci/run` (it installs chromium and chromium-driver)"
@@ -100,6 +109,10 @@ pub async fn browser(driver: &ChromeDriver, profile: &std::path::Path) -> Client
             ],
         },
     });
+    let mut caps = caps;
+    if let Some(args) = caps["goog:chromeOptions"]["args"].as_array_mut() {
+        args.extend(extra.iter().map(|a| json!(a)));
+    }
     let Value::Object(caps) = caps else {
         unreachable!()
     };
@@ -239,9 +252,18 @@ where
     F: FnOnce(Client) -> Fut,
     Fut: Future<Output = ()>,
 {
+    with_browser_args(&[], f).await
+}
+
+/// `with_browser` with extra Chromium switches.
+pub async fn with_browser_args<F, Fut>(extra: &[String], f: F)
+where
+    F: FnOnce(Client) -> Fut,
+    Fut: Future<Output = ()>,
+{
     let driver = ChromeDriver::start();
     let profile = tempfile::tempdir().expect("profile dir");
-    let c = browser(&driver, profile.path()).await;
+    let c = browser_with(&driver, profile.path(), extra).await;
     let outcome = AssertUnwindSafe(f(c.clone())).catch_unwind().await;
     let _ = c.close().await;
     drop(driver);
