@@ -1,8 +1,9 @@
 //! `packbench bench --camera`: how long reading a bench photo's label QR code takes and how
 //! many synthetic photos are read at each distortion level, at 720p and 1080p. The photos are
 //! made before the clock starts (the printed label on a parcel, `camera::synth`) and encoded
-//! as a browser would send them; the clock covers taking the still in (decode, re-encode)
-//! and reading its codes, the server's whole work for a sealed still but the database write.
+//! as a browser would send them. Two clocks: reading the QR code on the prepared picture, and
+//! the server's whole work on a sealed still but the database write (decode, re-encode on a
+//! second thread while the code is read).
 
 use std::time::{Duration, Instant};
 
@@ -36,15 +37,20 @@ pub fn run() -> Result<()> {
             for seed in 0..PER_LEVEL {
                 let jpeg =
                     synth::jpeg(&synth::photo(&label, w, h, pose, seed * 97 + li as u64), 92);
+                // Reading alone, then the server's whole work on a sealed still (decode,
+                // re-encode on a second thread while reading).
+                let grey = camera::take_in(&jpeg)?.grey;
                 let t0 = Instant::now();
-                let still = camera::take_in(&jpeg)?;
+                let codes = camera::read_qr(&grey);
                 let t1 = Instant::now();
-                let codes = camera::read_qr(&still.grey);
+                let still = camera::take_in_reading(&jpeg, true)?;
                 let t2 = Instant::now();
-                take_times.push(t1 - t0);
-                read_times.push(t2 - t1);
-                level_times.push(t2 - t0);
-                if check_label(waybill, &codes) == LabelCheck::Match {
+                read_times.push(t1 - t0);
+                take_times.push(t2 - t1);
+                level_times.push(t2 - t1);
+                if check_label(waybill, &codes) == LabelCheck::Match
+                    && check_label(waybill, &still.codes) == LabelCheck::Match
+                {
                     ok += 1;
                 }
             }
@@ -57,23 +63,15 @@ pub fn run() -> Result<()> {
         }
         read_times.sort();
         take_times.sort();
-        let all: Vec<Duration> = {
-            let mut v: Vec<Duration> = read_times
-                .iter()
-                .zip(&take_times)
-                .map(|(a, b)| *a + *b)
-                .collect();
-            v.sort();
-            v
-        };
         println!(
-            "    all levels: taking in p50 {:.1} ms; reading p50 {:.1} ms, p90 {:.1} ms, max {:.1} ms; \
-             per photo p50 {:.1} ms (target under 100 ms at 1080p)",
-            ms(take_times[take_times.len() / 2]),
+            "    all levels: reading the QR p50 {:.1} ms, p90 {:.1} ms, max {:.1} ms; \
+             the whole still (decode, re-encode, read) p50 {:.1} ms, p90 {:.1} ms \
+             (target under 100 ms per 1080p photo)",
             ms(read_times[read_times.len() / 2]),
             ms(read_times[read_times.len() * 9 / 10]),
             ms(*read_times.last().unwrap_or(&Duration::ZERO)),
-            ms(all[all.len() / 2]),
+            ms(take_times[take_times.len() / 2]),
+            ms(take_times[take_times.len() * 9 / 10]),
         );
     }
     Ok(())

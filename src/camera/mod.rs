@@ -53,16 +53,52 @@ impl StillError {
     }
 }
 
-/// A still taken in: the JPEG we keep and the greyscale picture codes are read from.
+/// A still taken in: the JPEG we keep, the greyscale picture codes are read from, and the QR
+/// texts read on it when it was taken in with `take_in_reading`.
 pub struct Still {
     pub jpeg: Vec<u8>,
     pub width: u32,
     pub height: u32,
     pub grey: GrayImage,
+    pub codes: Vec<String>,
 }
 
 /// Checks, decodes and re-encodes an uploaded still.
 pub fn take_in(bytes: &[u8]) -> Result<Still, StillError> {
+    take_in_reading(bytes, false)
+}
+
+/// `take_in`, and with `read` its QR codes read as well: the re-encoding runs on a second
+/// thread while the codes are read, so a sealed parcel's still costs the longer of the two.
+pub fn take_in_reading(bytes: &[u8], read: bool) -> Result<Still, StillError> {
+    let rgb = decoded(bytes)?;
+    let grey = rgb.to_luma8();
+    let (jpeg, codes) = std::thread::scope(|scope| {
+        let encoding = scope.spawn(|| {
+            let mut jpeg = Vec::with_capacity(bytes.len().min(1 << 20));
+            JpegEncoder::new_with_quality(&mut jpeg, KEEP_QUALITY)
+                .encode_image(&rgb)
+                .map(|()| jpeg)
+                .map_err(|e| StillError::Decode(e.to_string()))
+        });
+        let codes = if read { read_qr(&grey) } else { Vec::new() };
+        let jpeg = encoding
+            .join()
+            .unwrap_or_else(|_| Err(StillError::Decode("the encoder stopped".into())));
+        (jpeg, codes)
+    });
+    Ok(Still {
+        jpeg: jpeg?,
+        width: rgb.width(),
+        height: rgb.height(),
+        grey,
+        codes,
+    })
+}
+
+/// The still's pixels, checked before anything is allocated for them, no larger than
+/// `KEEP_SIDE`.
+fn decoded(bytes: &[u8]) -> Result<DynamicImage, StillError> {
     if bytes.is_empty() {
         return Err(StillError::Empty);
     }
@@ -105,17 +141,7 @@ pub fn take_in(bytes: &[u8]) -> Result<Still, StillError> {
     } else {
         img
     };
-    let rgb = DynamicImage::ImageRgb8(img.to_rgb8());
-    let mut jpeg = Vec::with_capacity(bytes.len().min(1 << 20));
-    JpegEncoder::new_with_quality(&mut jpeg, KEEP_QUALITY)
-        .encode_image(&rgb)
-        .map_err(|e| StillError::Decode(e.to_string()))?;
-    Ok(Still {
-        jpeg,
-        width: rgb.width(),
-        height: rgb.height(),
-        grey: rgb.to_luma8(),
-    })
+    Ok(DynamicImage::ImageRgb8(img.to_rgb8()))
 }
 
 /// Pictures are read at most this large (longer side, pixels).

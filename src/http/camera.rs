@@ -39,7 +39,8 @@ async fn still(
     let lang = lang_of(q.get("lang").map(String::as_str), &h);
     let moment = q.get("moment").cloned().unwrap_or_default();
     let bytes = body.to_vec();
-    let still = tokio::task::spawn_blocking(move || camera::take_in(&bytes))
+    let read = moment == "sealed";
+    let still = tokio::task::spawn_blocking(move || camera::take_in_reading(&bytes, read))
         .await
         .map_err(|e| AppError::bad_request("photo_decode", e.to_string()))?
         .map_err(|e| {

@@ -116,7 +116,8 @@ impl App {
         })
         .await
         .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
-        let still = tokio::task::spawn_blocking(move || camera::take_in(&jpeg))
+        let read = moment == Moment::Sealed;
+        let still = tokio::task::spawn_blocking(move || camera::take_in_reading(&jpeg, read))
             .await
             .map_err(|e| ServiceError::BadRequest(e.to_string()))?
             .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
@@ -144,13 +145,16 @@ impl App {
             width,
             height,
             grey,
+            codes,
         } = still;
-        let codes = if moment == Moment::Sealed {
+        // A still taken in without reading (a contents one, or from another caller) is read
+        // here when it is a sealed one.
+        let codes = if moment == Moment::Sealed && codes.is_empty() {
             tokio::task::spawn_blocking(move || camera::read_qr(&grey))
                 .await
                 .map_err(|e| ServiceError::BadRequest(e.to_string()))?
         } else {
-            Vec::new()
+            codes
         };
         let sha: String = Sha256::digest(&jpeg)
             .iter()
