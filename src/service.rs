@@ -237,6 +237,7 @@ impl App {
     /// Opens the database, loads the catalog and reopens each bench as it was left.
     pub fn open(config: Config, data_dir: PathBuf, demo: bool) -> Result<App, StorageError> {
         let db = Db::open(&data_dir)?;
+        crate::labels::font::warm_up();
         let rules = config.courier_rules();
         let catalog = db.read_blocking(storage::load_catalog)?;
         let sessions = db.read_blocking(storage::sessions)?;

@@ -37,6 +37,20 @@ pub fn face() -> Result<&'static FontRef<'static>, LabelError> {
         .ok_or_else(|| LabelError::Font("the embedded font does not parse".to_string()))
 }
 
+/// Builds the fonts' tables and parses printpdf's view of the font now, on a thread of its
+/// own, so the first label or pick list after the server starts does not pay for them
+/// (about a third of a second for the PDF font).
+pub fn warm_up() {
+    let _ = std::thread::Builder::new()
+        .name("font-warm-up".into())
+        .spawn(|| {
+            if let Ok(f) = face() {
+                Metrics::new(f).advance('가');
+            }
+            let _ = pdf_font();
+        });
+}
+
 /// printpdf's view of the font, parsed on the first PDF and kept (about 6 MB), since every
 /// later PDF needs it again.
 ///

@@ -104,13 +104,17 @@ pub fn render(
         optimize: false,
         ..Default::default()
     };
-    let mut lo = doc
-        .with_pages(pages)
-        .to_lopdf_document(&options, &mut warnings);
+    doc.with_pages(pages);
+    let mut lo = doc.to_lopdf_document(&options, &mut warnings);
     compress_streams(&mut lo);
     let mut out = Vec::new();
     lo.save_to(&mut out)
         .map_err(|e| LabelError::Encode(format!("writing the PDF: {e}")))?;
+    // Freeing a long document's millions of small objects takes a good share of the time it
+    // took to write it; the caller need not wait for that.
+    if layouts.len() > 16 {
+        std::thread::spawn(move || drop((doc, lo)));
+    }
     Ok(out)
 }
 

@@ -1001,14 +1001,14 @@ pub fn render_pick_list(
     let layout = started.elapsed();
     let started = std::time::Instant::now();
     let pdf = labels::render_layouts(&pages, labels::Format::Pdf, title)?;
-    Ok((
-        pdf,
-        RenderTimes {
-            layout,
-            encode: started.elapsed(),
-            pages: pages.len(),
-        },
-    ))
+    let times = RenderTimes {
+        layout,
+        encode: started.elapsed(),
+        pages: pages.len(),
+    };
+    // The laid-out pages are freed off the caller's path (see `labels::pdf::render`).
+    std::thread::spawn(move || drop(pages));
+    Ok((pdf, times))
 }
 
 /// The data of the pick list (`wave-pick-list-a4.toml`) and of each sheet of slips
