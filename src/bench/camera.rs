@@ -49,7 +49,8 @@ pub fn run() -> Result<()> {
                 take_times.push(t2 - t1);
                 level_times.push(t2 - t1);
                 if check_label(waybill, &codes) == LabelCheck::Match
-                    && check_label(waybill, &still.codes) == LabelCheck::Match
+                    && check_label(waybill, still.codes.as_deref().unwrap_or_default())
+                        == LabelCheck::Match
                 {
                     ok += 1;
                 }

@@ -54,13 +54,13 @@ impl StillError {
 }
 
 /// A still taken in: the JPEG we keep, the greyscale picture codes are read from, and the QR
-/// texts read on it when it was taken in with `take_in_reading`.
+/// texts read on it when it was taken in with `take_in_reading` (`None`: not read).
 pub struct Still {
     pub jpeg: Vec<u8>,
     pub width: u32,
     pub height: u32,
     pub grey: GrayImage,
-    pub codes: Vec<String>,
+    pub codes: Option<Vec<String>>,
 }
 
 /// Checks, decodes and re-encodes an uploaded still.
@@ -81,7 +81,7 @@ pub fn take_in_reading(bytes: &[u8], read: bool) -> Result<Still, StillError> {
                 .map(|()| jpeg)
                 .map_err(|e| StillError::Decode(e.to_string()))
         });
-        let codes = if read { read_qr(&grey) } else { Vec::new() };
+        let codes = read.then(|| read_qr(&grey));
         let jpeg = encoding
             .join()
             .unwrap_or_else(|_| Err(StillError::Decode("the encoder stopped".into())));

@@ -147,14 +147,15 @@ impl App {
             grey,
             codes,
         } = still;
-        // A still taken in without reading (a contents one, or from another caller) is read
-        // here when it is a sealed one.
-        let codes = if moment == Moment::Sealed && codes.is_empty() {
-            tokio::task::spawn_blocking(move || camera::read_qr(&grey))
-                .await
-                .map_err(|e| ServiceError::BadRequest(e.to_string()))?
-        } else {
-            codes
+        // A sealed still taken in without reading its codes is read here.
+        let codes = match codes {
+            Some(codes) => codes,
+            None if moment == Moment::Sealed => {
+                tokio::task::spawn_blocking(move || camera::read_qr(&grey))
+                    .await
+                    .map_err(|e| ServiceError::BadRequest(e.to_string()))?
+            }
+            None => Vec::new(),
         };
         let sha: String = Sha256::digest(&jpeg)
             .iter()
